@@ -1,0 +1,1 @@
+"""Business rules on plain values. Nothing here imports from app.engine or app.web."""

@@ -1,0 +1,73 @@
+"""Everything built once at start-up from the configuration: spec, models, database, defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.engine.models import Models, build_models
+from app.spec.model import AppSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_config_dir() -> Path:
+    """COMPTOIR_CONFIG_DIR, else the project's own configuration (whatever the cwd)."""
+    configured = os.environ.get("COMPTOIR_CONFIG_DIR")
+    if configured:
+        return Path(configured).resolve()
+    packaged = PROJECT_ROOT / "config"
+    if (PROJECT_ROOT / "schema").is_dir():
+        return PROJECT_ROOT
+    return packaged
+
+
+def default_database_url() -> str:
+    return os.environ.get("COMPTOIR_DATABASE_URL", "sqlite:///comptoir.db")
+
+
+@dataclass
+class Runtime:
+    spec: AppSpec
+    models: Models
+    engine: Engine
+    sessions: sessionmaker[Session]
+    defaults: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def build_runtime(spec: AppSpec, database_url: str, *, engine: Engine | None = None) -> Runtime:
+    from app.engine.expressions import compile_defaults
+
+    models = build_models(spec)
+    db = engine or make_engine(database_url)
+    sessions = sessionmaker(bind=db, expire_on_commit=False)
+    return Runtime(
+        spec=spec,
+        models=models,
+        engine=db,
+        sessions=sessions,
+        defaults=compile_defaults(spec),
+    )

@@ -1,0 +1,483 @@
+"""The one place where records are read and written: parsing, defaults, required and unique
+checks, links, numbering, optimistic locking and permissions. The API and the admin both
+go through it, so a rule holds whatever the interface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain.numbering import format_number, period_key
+from app.engine.expressions import evaluate_default
+from app.engine.fieldtypes import FIELD_TYPES, FieldError, parse_value, to_json
+from app.engine.models import Record
+from app.engine.permissions import Principal
+from app.engine.runtime import Runtime
+from app.spec.expressions import today as clock_today
+from app.spec.model import EntitySpec, FieldSpec, Label
+
+MAX_PAGE_SIZE = 500
+FILTER_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains", "in", "null")
+
+
+class StoreError(Exception):
+    """A refusal with an HTTP status, a code, a user message and the field at fault."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _m(fr: str, en: str) -> str:
+    return f"{fr} / {en}"
+
+
+@dataclass
+class Page:
+    rows: list[Record]
+    total: int
+    page: int
+    page_size: int
+
+
+class Store:
+    def __init__(self, runtime: Runtime, session: Session, principal: Principal) -> None:
+        self.rt = runtime
+        self.spec = runtime.spec
+        self.session = session
+        self.principal = principal
+
+    # --- permissions -------------------------------------------------------------------
+
+    def entity(self, name: str) -> EntitySpec:
+        entity = self.spec.entities.get(name)
+        if entity is None:
+            raise StoreError(404, "unknown_entity", _m(f"entité inconnue « {name} »", f"unknown entity '{name}'"))
+        return entity
+
+    def require(self, entity: str, action: str) -> None:
+        if not self.principal.can(self.spec, entity, action):
+            raise StoreError(
+                403,
+                "forbidden",
+                _m(
+                    f"droit « {action} » sur « {entity} » refusé à {self.principal.login}",
+                    f"{self.principal.login} may not {action} {entity}",
+                ),
+            )
+
+    # --- reading -----------------------------------------------------------------------
+
+    def get(self, entity_name: str, record_id: Any, *, action: str = "read") -> Record:
+        entity = self.entity(entity_name)
+        self.require(entity.name, action)
+        try:
+            pk = int(record_id)
+        except (TypeError, ValueError):
+            pk = -1
+        obj = self.session.get(self.rt.models.cls(entity.name), pk) if pk > 0 else None
+        if obj is None:
+            raise StoreError(
+                404,
+                "not_found",
+                _m(f"{entity.label.fr} n° {record_id} introuvable", f"{entity.label.en} {record_id} not found"),
+            )
+        return obj
+
+    def list(
+        self,
+        entity_name: str,
+        *,
+        filters: Mapping[str, str] | None = None,
+        search: str | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        page_size: int | None = None,
+    ) -> Page:
+        entity = self.entity(entity_name)
+        self.require(entity.name, "read")
+        cls = self.rt.models.cls(entity.name)
+        conditions = [self._filter(entity, key, value) for key, value in (filters or {}).items()]
+        if search:
+            conditions.append(self._search(entity, search))
+        where = and_(*conditions) if conditions else None
+        size = min(max(page_size or entity.list.page_size, 1), MAX_PAGE_SIZE)
+        page = max(page, 1)
+        query = select(cls)
+        count = select(func.count()).select_from(cls.__table__)  # type: ignore[attr-defined]
+        if where is not None:
+            query = query.where(where)
+            count = count.where(where)
+        query = query.order_by(*self._order(entity, sort)).offset((page - 1) * size).limit(size)
+        rows = list(self.session.scalars(query))
+        total = int(self.session.scalar(count) or 0)
+        return Page(rows=rows, total=total, page=page, page_size=size)
+
+    def _column(self, entity: EntitySpec, name: str) -> Any:
+        table = self.rt.models.tables[entity.name]
+        if name in ("id", "created_at", "updated_at", "created_by", "updated_by", "version"):
+            return table.c[name]
+        field = entity.fields.get(name)
+        if field is None or field.type == "password":
+            raise StoreError(
+                400, "unknown_field", _m(f"champ inconnu « {name} »", f"unknown field '{name}'"), field=name
+            )
+        return table.c[field.column_name]
+
+    def _filter(self, entity: EntitySpec, key: str, raw: str) -> Any:
+        name, _, op = key.partition("__")
+        op = op or "eq"
+        if op not in FILTER_OPERATORS:
+            raise StoreError(
+                400,
+                "bad_filter",
+                _m(f"opérateur inconnu « {op} » ({', '.join(FILTER_OPERATORS)})", f"unknown operator '{op}'"),
+                field=key,
+            )
+        column = self._column(entity, name)
+        field = entity.fields.get(name)
+        if op == "null":
+            return column.is_(None) if raw.lower() in ("1", "true", "oui") else column.is_not(None)
+        if op == "contains":
+            textual = field is not None and FIELD_TYPES[field.type].textual or name in ("created_by", "updated_by")
+            return (column if textual else cast(column, String)).ilike(f"%{raw}%")
+        if field is not None and field.type == "multichoice":
+            return cast(column, String).like(f'%"{raw}"%')
+        values = [self._filter_value(field, v, key) for v in (raw.split(",") if op == "in" else [raw])]
+        if op == "in":
+            return column.in_(values)
+        value = values[0]
+        return {
+            "eq": lambda: column == value,
+            "ne": lambda: column != value,
+            "gt": lambda: column > value,
+            "gte": lambda: column >= value,
+            "lt": lambda: column < value,
+            "lte": lambda: column <= value,
+        }[op]()
+
+    def _filter_value(self, field: FieldSpec | None, raw: str, key: str) -> Any:
+        if field is None:  # a system column
+            name = key.partition("__")[0]
+            if name in ("created_by", "updated_by"):
+                return raw
+            kind = "datetime" if name in ("created_at", "updated_at") else "integer"
+            system = FieldSpec(name=name, type=kind, label=Label(name, name))
+            try:
+                return parse_value(system, raw, self.spec)
+            except FieldError as exc:
+                raise StoreError(400, "bad_filter", exc.message, field=key) from None
+        try:
+            if field.type == "choice":
+                return raw
+            return parse_value(field, raw, self.spec)
+        except FieldError as exc:
+            raise StoreError(400, "bad_filter", exc.message, field=key) from None
+
+    def _search(self, entity: EntitySpec, text: str) -> Any:
+        names = list(entity.list.search) or [entity.title]
+        pattern = f"%{text.strip()}%"
+        return or_(*(self._column(entity, n).ilike(pattern) for n in names))
+
+    def _order(self, entity: EntitySpec, sort: str | None) -> list[Any]:
+        key = sort or entity.list.sort or "id"
+        terms = []
+        for part in key.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            descending = part.startswith("-")
+            name = part.lstrip("-")
+            column = self._column(entity, name)
+            if name in entity.fields and entity.fields[name].type == "multichoice":
+                column = cast(column, String)  # JSON has no ordering on PostgreSQL
+            terms.append(column.desc() if descending else column.asc())
+        table = self.rt.models.tables[entity.name]
+        terms.append(table.c.id.desc() if key.startswith("-") else table.c.id.asc())
+        return terms
+
+    # --- writing -----------------------------------------------------------------------
+
+    def create(self, entity_name: str, data: Mapping[str, Any]) -> Record:
+        entity = self.entity(entity_name)
+        self.require(entity.name, "create")
+        values, children = self._parse(entity, data, creating=True)
+        self._apply_defaults(entity, values)
+        self._check_required(entity, values, creating=True)
+        obj = self.rt.models.cls(entity.name)()
+        self._assign(entity, obj, values)
+        self._number(entity, obj)
+        obj.created_by = obj.updated_by = self.principal.login  # type: ignore[attr-defined]
+        self.session.add(obj)
+        self._flush(entity)
+        self._write_children(entity, obj, children)
+        return obj
+
+    def update(
+        self, entity_name: str, record_id: Any, data: Mapping[str, Any], *, expected_version: Any = None
+    ) -> Record:
+        entity = self.entity(entity_name)
+        obj = self.get(entity.name, record_id, action="edit")
+        if expected_version is not None and str(expected_version) != str(obj.version):
+            raise self._conflict(entity, obj, expected_version)
+        values, children = self._parse(entity, data, creating=False)
+        self._check_required(entity, values, creating=False)
+        self._assign(entity, obj, values)
+        obj.updated_by = self.principal.login  # type: ignore[attr-defined]
+        self._flush(entity, obj)
+        self._write_children(entity, obj, children)
+        return obj
+
+    def delete(self, entity_name: str, record_id: Any) -> None:
+        entity = self.entity(entity_name)
+        obj = self.get(entity.name, record_id, action="delete")
+        for child in entity.children:
+            for row in self._child_rows(child.entity, child.via, obj.id):
+                self.session.delete(row)
+        self.session.delete(obj)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            self.session.rollback()
+            raise StoreError(
+                409,
+                "in_use",
+                _m(
+                    f"{entity.label.fr} n° {record_id} est utilisé par d'autres enregistrements",
+                    f"{entity.label.en} {record_id} is referenced by other records",
+                ),
+            ) from None
+
+    def _conflict(self, entity: EntitySpec, obj: Record, expected: Any) -> StoreError:
+        who = getattr(obj, "updated_by", None) or "?"
+        when = getattr(obj, "updated_at", None)
+        at = when.strftime("%d/%m/%Y %H:%M") if isinstance(when, dt.datetime) else "?"
+        return StoreError(
+            409,
+            "conflict",
+            _m(
+                f"{entity.label.fr} a été modifié par {who} le {at} depuis votre lecture "
+                f"(version {obj.version}, la vôtre {expected}) : rechargez puis refaites vos modifications",
+                f"{entity.label.en} was changed by {who} at {at} since you read it; reload and redo your changes",
+            ),
+            field="version",
+        )
+
+    def _flush(self, entity: EntitySpec, obj: Record | None = None) -> None:
+        try:
+            self.session.flush()
+        except StaleDataError:
+            self.session.rollback()
+            raise StoreError(
+                409,
+                "conflict",
+                _m("enregistrement modifié par quelqu'un d'autre entre-temps", "record changed by someone else"),
+                field="version",
+            ) from None
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise self._integrity(entity, exc) from None
+
+    def _integrity(self, entity: EntitySpec, exc: IntegrityError) -> StoreError:
+        text = str(exc.orig)
+        for f in entity.fields.values():
+            if f.unique and (f"uq_{entity.name}_{f.column_name}" in text or f"{entity.name}.{f.column_name}" in text):
+                return StoreError(
+                    409, "duplicate", _m(f"« {f.label.fr} » déjà utilisé", f"'{f.label.en}' already used"), field=f.name
+                )
+        return StoreError(409, "integrity", _m("enregistrement refusé par la base", "rejected by the database"))
+
+    def _parse(
+        self, entity: EntitySpec, data: Mapping[str, Any], *, creating: bool
+    ) -> tuple[dict[str, Any], dict[str, list[Mapping[str, Any]]]]:
+        if not isinstance(data, Mapping):
+            raise StoreError(400, "bad_request", _m("objet JSON attendu", "a JSON object is expected"))
+        values: dict[str, Any] = {}
+        children: dict[str, list[Mapping[str, Any]]] = {}
+        child_names = {c.name for c in entity.children}
+        for key, raw in data.items():
+            if key in ("id", "version", "created_at", "updated_at", "created_by", "updated_by"):
+                continue
+            if key in child_names:
+                if not isinstance(raw, list):
+                    raise StoreError(422, "invalid", _m("liste attendue", "a list is expected"), field=key)
+                children[key] = raw
+                continue
+            field = entity.fields.get(key)
+            if field is None:
+                raise StoreError(
+                    422, "unknown_field", _m(f"champ inconnu « {key} »", f"unknown field '{key}'"), field=key
+                )
+            if field.readonly and raw not in (None, ""):
+                raise StoreError(
+                    422, "readonly", _m(f"« {field.label.fr} » est en lecture seule", f"'{field.label.en}' is read-only"), field=key
+                )
+            try:
+                values[key] = parse_value(field, raw, self.spec)
+            except FieldError as exc:
+                raise StoreError(422, "invalid", f"{field.label.fr} : {exc.message}", field=key) from None
+            if field.type == "password" and values[key] is None:
+                del values[key]  # an empty password field keeps the current one
+            elif field.is_link and values[key] is not None:
+                self._check_link(field, values[key])
+        return values, children
+
+    def _check_link(self, field: FieldSpec, target_id: int) -> None:
+        target = self.rt.models.cls(field.to or "")
+        if self.session.get(target, target_id) is None:
+            label = self.spec.entities[field.to or ""].label
+            raise StoreError(
+                422,
+                "invalid",
+                _m(
+                    f"{field.label.fr} : aucun(e) {label.fr.lower()} n° {target_id}",
+                    f"{field.label.en}: no {label.en.lower()} with id {target_id}",
+                ),
+                field=field.name,
+            )
+
+    def _apply_defaults(self, entity: EntitySpec, values: dict[str, Any]) -> None:
+        for field in entity.fields.values():
+            if field.name in values or field.default is None:
+                continue
+            compiled = self.rt.defaults.get((entity.name, field.name))
+            if compiled is None:
+                continue
+            raw = evaluate_default(compiled, {**values, "user": self.principal})
+            try:
+                values[field.name] = parse_value(field, raw, self.spec)
+            except FieldError as exc:
+                raise StoreError(
+                    422, "invalid", f"{field.label.fr} (valeur par défaut) : {exc.message}", field=field.name
+                ) from None
+
+    def _check_required(self, entity: EntitySpec, values: Mapping[str, Any], *, creating: bool) -> None:
+        numbered = {n.field for n in entity.numbering}
+        for field in entity.fields.values():
+            if not field.required or field.name in numbered:
+                continue
+            missing = values.get(field.name) in (None, "", []) if (creating or field.name in values) else False
+            if missing:
+                raise StoreError(
+                    422,
+                    "required",
+                    _m(f"« {field.label.fr} » est obligatoire", f"'{field.label.en}' is required"),
+                    field=field.name,
+                )
+
+    def _assign(self, entity: EntitySpec, obj: Record, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            field = entity.fields[name]
+            setattr(obj, field.column_name, value)
+
+    def _number(self, entity: EntitySpec, obj: Record) -> None:
+        for rule in entity.numbering:
+            if getattr(obj, rule.field, None):
+                continue
+            today = clock_today()
+            key = f"{entity.name}.{rule.field}:{period_key(rule.pattern, today)}"
+            setattr(obj, rule.field, format_number(rule.pattern, today, self.next_counter(key)))
+
+    def next_counter(self, key: str) -> int:
+        """Increment a named counter in the current transaction (row-locked on PostgreSQL)."""
+        table = self.rt.models.counters
+        current = self.session.execute(
+            select(table.c.value).where(table.c.key == key).with_for_update()
+        ).scalar()
+        if current is None:
+            self.session.execute(table.insert().values(key=key, value=1))
+            return 1
+        self.session.execute(table.update().where(table.c.key == key).values(value=current + 1))
+        return int(current) + 1
+
+    # --- children ----------------------------------------------------------------------
+
+    def _child_rows(self, child_entity: str, via: str, parent_id: int) -> list[Record]:
+        cls = self.rt.models.cls(child_entity)
+        field = self.spec.entities[child_entity].fields[via]
+        column = getattr(cls, field.column_name)
+        spec = self.spec.entities[child_entity]
+        order = [getattr(cls, spec.fields[o].column_name) for o in _child_order(self.rt, child_entity)]
+        return list(self.session.scalars(select(cls).where(column == parent_id).order_by(*order, cls.id)))
+
+    def children(self, entity: EntitySpec, obj: Record) -> dict[str, list[Record]]:
+        return {c.name: self._child_rows(c.entity, c.via, obj.id) for c in entity.children}
+
+    def _write_children(
+        self, entity: EntitySpec, parent: Record, children: Mapping[str, list[Mapping[str, Any]]]
+    ) -> None:
+        for child in entity.children:
+            if child.name not in children:
+                continue
+            child_spec = self.spec.entities[child.entity]
+            existing = {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
+            kept: set[int] = set()
+            for index, item in enumerate(children[child.name]):
+                if not isinstance(item, Mapping):
+                    raise StoreError(422, "invalid", _m("objet attendu", "an object is expected"), field=f"{child.name}[{index}]")
+                data = {k: v for k, v in item.items() if k != child.via}
+                try:
+                    row_id = int(item["id"]) if item.get("id") not in (None, "") else None
+                    if row_id is not None:
+                        if row_id not in existing:
+                            raise StoreError(422, "invalid", _m(f"ligne n° {row_id} inconnue", f"unknown row {row_id}"), field="id")
+                        values, _ = self._parse(child_spec, data, creating=False)
+                        self._check_required(child_spec, values, creating=False)
+                        self._assign(child_spec, existing[row_id], values)
+                        existing[row_id].updated_by = self.principal.login  # type: ignore[attr-defined]
+                        kept.add(row_id)
+                    else:
+                        values, _ = self._parse(child_spec, data, creating=True)
+                        values[child.via] = parent.id
+                        self._apply_defaults(child_spec, values)
+                        self._check_required(child_spec, values, creating=True)
+                        row = self.rt.models.cls(child.entity)()
+                        self._assign(child_spec, row, values)
+                        row.created_by = row.updated_by = self.principal.login  # type: ignore[attr-defined]
+                        self.session.add(row)
+                except StoreError as exc:
+                    exc.field = f"{child.name}[{index}].{exc.field}" if exc.field else f"{child.name}[{index}]"
+                    raise
+            for row_id, row in existing.items():
+                if row_id not in kept:
+                    self.session.delete(row)
+            self._flush(child_spec)
+
+    # --- output ------------------------------------------------------------------------
+
+    def serialize(self, obj: Record, *, with_children: bool = True) -> dict[str, Any]:
+        entity = obj.__entity__
+        out: dict[str, Any] = {"id": obj.id}
+        for field in entity.fields.values():
+            if field.type == "password":
+                continue
+            out[field.name] = to_json(field, getattr(obj, field.column_name))
+        if with_children:
+            for name, rows in self.children(entity, obj).items():
+                out[name] = [self.serialize(r, with_children=False) for r in rows]
+        for meta in ("version", "created_at", "updated_at", "created_by", "updated_by"):
+            value = getattr(obj, meta)
+            out[meta] = value.isoformat() if isinstance(value, dt.datetime) else value
+        return out
+
+
+def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:
+    for parent in rt.spec.entities.values():
+        for child in parent.children:
+            if child.entity == child_entity and child.order_by:
+                return (child.order_by,)
+    return ()
+
+
+def textual_fields(entity: EntitySpec) -> list[FieldSpec]:
+    return [f for f in entity.fields.values() if FIELD_TYPES[f.type].textual]

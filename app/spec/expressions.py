@@ -1,0 +1,212 @@
+"""Expressions of the YAML language: Jinja2 expressions compiled in a sandbox.
+
+One language for defaults, conditions and computed values, e.g. `today() + days(30)`.
+Names always available: `today()`, `now()`, `days(n)`, `months(n)` and `user` (the current
+user, given by the caller); the caller adds the record's own field values.
+
+The clock is overridable for tests and for `comptoir jobs run --today`:
+
+    with fixed_clock(date(2024, 1, 31)):
+        evaluate("today() + months(1)")   # date(2024, 2, 29)
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from jinja2 import TemplateError, TemplateSyntaxError, nodes
+from jinja2.environment import TemplateExpression
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Functions every expression may call; they win over field names of the same name.
+EXPRESSION_FUNCTIONS: tuple[str, ...] = ("today", "now", "days", "months")
+# Every name an expression may use besides the record's own fields.
+EXPRESSION_NAMES: tuple[str, ...] = (*EXPRESSION_FUNCTIONS, "user", "none", "true", "false")
+
+_D = TypeVar("_D", date, datetime)
+
+# None: the real clock; otherwise the moment today()/now() answer.
+_clock: ContextVar[datetime | None] = ContextVar("comptoir_clock", default=None)
+
+
+class ExpressionError(ValueError):
+    """An expression that does not compile; the message is Jinja's, made readable."""
+
+
+def now() -> datetime:
+    """The current local time (naive), or the fixed moment set by `fixed_clock`."""
+    fixed = _clock.get()
+    return fixed if fixed is not None else datetime.now()
+
+
+def today() -> date:
+    return now().date()
+
+
+@contextmanager
+def fixed_clock(at: date | datetime) -> Iterator[None]:
+    """Make today()/now() answer `at` (a date means midnight) inside the block."""
+    moment = at if isinstance(at, datetime) else datetime(at.year, at.month, at.day)
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+def _whole(n: int | float | Decimal, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, float, Decimal)):
+        raise ValueError(f"{what}() expects a number, got {n!r}")
+    if n != int(n):
+        raise ValueError(f"{what}() expects a whole number, got {n}")
+    return int(n)
+
+
+def days(n: int | float | Decimal) -> timedelta:
+    if isinstance(n, bool) or not isinstance(n, (int, float, Decimal)):
+        raise ValueError(f"days() expects a number, got {n!r}")
+    return timedelta(days=int(n) if n == int(n) else float(n))
+
+
+def add_months(day: _D, count: int) -> _D:
+    """Move `day` by `count` calendar months, clamping to the month's end (Jan 31 + 1 → Feb 28/29)."""
+    index = day.year * 12 + (day.month - 1) + count
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
+@dataclass(frozen=True)
+class Months:
+    """A number of calendar months, added to or subtracted from dates: `date + months(1)`."""
+
+    count: int
+
+    def __add__(self, other: object) -> Any:
+        if isinstance(other, Months):
+            return Months(self.count + other.count)
+        if isinstance(other, date):
+            return add_months(other, self.count)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> Any:
+        return self.__add__(other)
+
+    def __rsub__(self, other: object) -> Any:
+        if isinstance(other, date):
+            return add_months(other, -self.count)
+        return NotImplemented
+
+    def __sub__(self, other: object) -> Any:
+        if isinstance(other, Months):
+            return Months(self.count - other.count)
+        return NotImplemented
+
+    def __neg__(self) -> Months:
+        return Months(-self.count)
+
+    def __mul__(self, other: object) -> Any:
+        if isinstance(other, int) and not isinstance(other, bool):
+            return Months(self.count * other)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+
+def months(n: int | float | Decimal) -> Months:
+    return Months(_whole(n, "months"))
+
+
+_FUNCTIONS: dict[str, Any] = {"today": today, "now": now, "days": days, "months": months}
+
+_env = ImmutableSandboxedEnvironment()
+
+
+def _parse(source: str) -> nodes.Expr:
+    """Parse one expression (not a template), as Jinja's own compile_expression does."""
+    try:
+        parser = Parser(_env, source, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            raise TemplateSyntaxError("unexpected text after the expression", parser.stream.current.lineno)
+    except TemplateSyntaxError as exc:
+        message = (exc.message or "syntax error").replace("template", "expression")
+        raise ExpressionError(f"invalid expression {source!r}: {message}") from None
+    expr.set_environment(_env)
+    return expr
+
+
+def _walk(expr: nodes.Node) -> Iterator[nodes.Node]:
+    """The node and all its descendants (Node.find_all skips the node itself)."""
+    yield expr
+    yield from expr.find_all(nodes.Node)
+
+
+def _names(expr: nodes.Node) -> set[str]:
+    return {n.name for n in _walk(expr) if isinstance(n, nodes.Name) and n.ctx == "load"}
+
+
+def undeclared_names(source: str) -> set[str]:
+    """Names an expression reads (Jinja literals none/true/false are not names)."""
+    return _names(_parse(source))
+
+
+def uncalled_functions(source: str) -> set[str]:
+    """Built-in functions used without parentheses, e.g. `today` instead of `today()`."""
+    expr = _parse(source)
+    called = {id(c.node) for c in _walk(expr) if isinstance(c, nodes.Call)}
+    return {
+        n.name
+        for n in _walk(expr)
+        if isinstance(n, nodes.Name) and n.name in EXPRESSION_FUNCTIONS and id(n) not in called
+    }
+
+
+def literal_value(source: str) -> tuple[bool, Any]:
+    """(True, value) when the expression is a constant such as `'prospect'` or `30`."""
+    expr = _parse(source)
+    if isinstance(expr, (nodes.Const, nodes.List, nodes.Tuple)):
+        try:
+            return True, expr.as_const()
+        except nodes.Impossible:
+            return False, None
+    return False, None
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    source: str
+    names: frozenset[str]
+    _template: TemplateExpression
+
+    def evaluate(self, context: Mapping[str, Any] | None = None) -> Any:
+        """Value of the expression; `context` gives `user` and the record's field values."""
+        values: dict[str, Any] = dict(context or {})
+        values.update(_FUNCTIONS)
+        return self._template(**values)
+
+
+@lru_cache(maxsize=2048)
+def compile_expression(source: str) -> CompiledExpression:
+    """Compile once; raises ExpressionError with Jinja's message when it does not compile."""
+    names = frozenset(_names(_parse(source)))
+    try:
+        template = _env.compile_expression(source, undefined_to_none=True)
+    except TemplateError as exc:  # e.g. an unknown filter, found when compiling
+        raise ExpressionError(f"invalid expression {source!r}: {exc.message}") from None
+    return CompiledExpression(source, names, template)
+
+
+def evaluate(expression: str | CompiledExpression, context: Mapping[str, Any] | None = None) -> Any:
+    compiled = compile_expression(expression) if isinstance(expression, str) else expression
+    return compiled.evaluate(context)
