@@ -391,12 +391,18 @@ class Store:
     def next_counter(self, key: str) -> int:
         """Increment a named counter in the current transaction (row-locked on PostgreSQL)."""
         table = self.rt.models.counters
+        # Create the row if missing without failing when a concurrent transaction does too,
+        # then lock it: concurrent callers queue here until the first one commits.
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self.session.execute(pg_insert(table).values(key=key, value=0).on_conflict_do_nothing())
+        else:
+            self.session.execute(table.insert().prefix_with("OR IGNORE").values(key=key, value=0))
         current = self.session.execute(
             select(table.c.value).where(table.c.key == key).with_for_update()
-        ).scalar()
-        if current is None:
-            self.session.execute(table.insert().values(key=key, value=1))
-            return 1
+        ).scalar_one()
         self.session.execute(table.update().where(table.c.key == key).values(value=current + 1))
         return int(current) + 1
 

@@ -208,3 +208,28 @@ def test_permissions_are_checked(rt: Any) -> None:
         assert Store(rt, s, granted).create("party", {"name": "X"}).id
         with pytest.raises(StoreError):
             Store(rt, s, denied).list("party")
+
+
+def test_numbering_has_no_gap_or_duplicate_under_concurrency(rt: Any) -> None:
+    import threading
+
+    codes: list[str] = []
+    errors: list[Exception] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(5):
+                with fixed_clock(dt.date(2026, 5, 1)), rt.session() as s:
+                    obj = Store(rt, s, SYSTEM).create("party", {"name": f"W{n}-{i}"})
+                    s.commit()
+                    codes.append(obj.code)
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(codes) == [f"CU2605-{i:04d}" for i in range(1, 21)]
