@@ -45,11 +45,18 @@ def _pg_schema_url(run_url: str) -> Iterator[str]:
     engine = create_engine(run_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(run_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(run_url).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     try:
         yield url.render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
+            # a connection the test left open (e.g. idle in transaction) must not block the drop
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": schema},
+            )
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
 

@@ -82,7 +82,7 @@ def _column(field: FieldSpec, indexed: bool) -> Column[Any]:
         return Column(
             field.column_name,
             Integer,
-            ForeignKey(f"{field.to}.id", ondelete="RESTRICT"),
+            ForeignKey(f"{field.to}.id", ondelete="RESTRICT", use_alter=True),
             nullable=True,
             index=indexed and not field.unique,
         )
