@@ -157,6 +157,14 @@ class Store:
         if op == "in":
             return column.in_(values)
         value = values[0]
+        if value is None and op in ("eq", "ne"):
+            return column.is_(None) if op == "eq" else column.is_not(None)
+        if value is None:
+            raise StoreError(400, "bad_filter", _m("valeur attendue", "a value is expected"), field=key)
+        if isinstance(value, bool) and op != "eq" and op != "ne":
+            raise StoreError(
+                400, "bad_filter", _m(f"opérateur « {op} » impossible sur oui/non", f"operator '{op}' on a boolean"), field=key
+            )
         return {
             "eq": lambda: column == value,
             "ne": lambda: column != value,
@@ -187,7 +195,13 @@ class Store:
     def _search(self, entity: EntitySpec, text: str) -> Any:
         names = list(entity.list.search) or [entity.title]
         pattern = f"%{text.strip()}%"
-        return or_(*(self._column(entity, n).ilike(pattern) for n in names))
+        columns = []
+        for name in names:
+            column = self._column(entity, name)
+            field = entity.fields.get(name)
+            textual = field is not None and FIELD_TYPES[field.type].textual
+            columns.append(column if textual else cast(column, String))  # PostgreSQL: no ILIKE on numbers
+        return or_(*(column.ilike(pattern) for column in columns))
 
     def _order(self, entity: EntitySpec, sort: str | None) -> list[Any]:
         key = sort or entity.list.sort or "id"
@@ -438,11 +452,14 @@ class Store:
                         if row_id not in existing:
                             raise StoreError(422, "invalid", _m(f"ligne n° {row_id} inconnue", f"unknown row {row_id}"), field="id")
                         values, _ = self._parse(child_spec, data, creating=False)
+                        if any(getattr(existing[row_id], child_spec.fields[k].column_name) != v for k, v in values.items()):
+                            self.require(child.entity, "edit")
                         self._check_required(child_spec, values, creating=False)
                         self._assign(child_spec, existing[row_id], values)
                         existing[row_id].updated_by = self.principal.login  # type: ignore[attr-defined]
                         kept.add(row_id)
                     else:
+                        self.require(child.entity, "create")
                         values, _ = self._parse(child_spec, data, creating=True)
                         values[child.via] = parent.id
                         self._apply_defaults(child_spec, values)
@@ -456,6 +473,7 @@ class Store:
                     raise
             for row_id, row in existing.items():
                 if row_id not in kept:
+                    self.require(child.entity, "delete")
                     self.session.delete(row)
             self._flush(child_spec)
 

@@ -233,3 +233,27 @@ def test_numbering_has_no_gap_or_duplicate_under_concurrency(rt: Any) -> None:
         t.join()
     assert errors == []
     assert sorted(codes) == [f"CU2605-{i:04d}" for i in range(1, 21)]
+
+
+def test_child_rows_need_rights_on_the_child_entity(rt: Any) -> None:
+    with rt.session() as s:
+        pid = Store(rt, s, SYSTEM).create("party", {"name": "P", "places": [{"city": "Lyon"}]}).id
+        s.commit()
+    # may edit the parent, not create places
+    clerk = Principal(user_id=None, login="clerk", grants=frozenset({("party", "read"), ("party", "edit"), ("place", "read")}))
+    with rt.session() as s:
+        store = Store(rt, s, clerk)
+        lyon = store.serialize(store.get("party", pid))["places"][0]
+        with pytest.raises(StoreError) as err:
+            store.update("party", pid, {"places": [lyon, {"city": "Brest"}]})
+        assert err.value.status == 403 and err.value.field == "places[1]"
+    with rt.session() as s:
+        store = Store(rt, s, clerk)
+        with pytest.raises(StoreError) as err:
+            store.update("party", pid, {"places": []})
+        assert err.value.status == 403
+    with rt.session() as s:  # unchanged rows sent back as they are need no right
+        store = Store(rt, s, clerk)
+        lyon = store.serialize(store.get("party", pid))["places"][0]
+        store.update("party", pid, {"name": "P2", "places": [lyon]})
+        s.commit()

@@ -1,0 +1,57 @@
+"""The generated admin under /admin/: sqladmin views built from the spec, in French,
+with session login, CSRF protection and the same rights and rules as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from app.engine.admin.auth import SessionAuth, SpecAuthorization
+from app.engine.admin.csrf import CSRFMiddleware, csrf_input, csrf_token
+from app.engine.admin.i18n import register_french
+from app.engine.admin.site import ComptoirAdmin
+from app.engine.admin.uploads import UploadConfig
+from app.engine.admin.views import build_views
+from app.engine.auth import LoginThrottle
+from app.engine.runtime import Runtime
+
+__all__ = ["mount_admin"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+TITLE = "Comptoir"
+FORM_OVERHEAD = 1024 * 1024  # room for the text fields around an upload
+
+
+def mount_admin(app: Starlette, rt: Runtime) -> None:
+    """Mount the admin on `app` (which must already have the session middleware);
+    the Admin object is left in app.state.admin."""
+    i18n = register_french()
+    throttle = getattr(app.state, "login_throttle", None)
+    if not isinstance(throttle, LoginThrottle):
+        throttle = LoginThrottle()
+        app.state.login_throttle = throttle
+    uploads = UploadConfig.from_env()
+    views = build_views(rt, uploads)  # raises SpecInvalid before sqladmin sees anything
+    authentication = SessionAuth(rt, throttle)
+    admin = ComptoirAdmin(
+        app,
+        session_maker=sessionmaker(bind=rt.engine, expire_on_commit=False),
+        base_url="/admin",
+        title=TITLE,
+        templates_dir=str(TEMPLATES),
+        middlewares=[Middleware(CSRFMiddleware, max_body=uploads.max_bytes + FORM_OVERHEAD)],
+        authentication_backend=authentication,
+        authorization_backend=SpecAuthorization(rt, {v.identity: v.comptoir_entity.name for v in views}),
+        i18n_config=i18n,
+        runtime=rt,
+        uploads=uploads,
+    )
+    authentication.admin = admin
+    admin.templates.env.globals["csrf_token"] = csrf_token
+    admin.templates.env.globals["csrf_input"] = csrf_input
+    for view in views:
+        admin.add_view(view)
+    app.state.admin = admin

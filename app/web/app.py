@@ -1,0 +1,71 @@
+"""The Starlette application: the admin under /admin/, the REST API under /api/v1/."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from app.engine.migrate import migrate
+from app.engine.runtime import Runtime, build_runtime, default_config_dir, default_database_url
+from app.spec.loader import load_spec_or_raise
+
+log = logging.getLogger("comptoir")
+
+SESSION_COOKIE = "comptoir_session"
+
+
+def secret_key() -> str:
+    key = os.environ.get("COMPTOIR_SECRET_KEY")
+    if key:
+        return key
+    log.warning("COMPTOIR_SECRET_KEY is not set: sessions will not survive a restart")
+    return secrets.token_urlsafe(32)
+
+
+def load_runtime(config_dir: Path | None = None, database_url: str | None = None) -> Runtime:
+    """Validate the configuration (raising SpecInvalid with every error), build and migrate."""
+    spec = load_spec_or_raise(config_dir or default_config_dir())
+    rt = build_runtime(spec, database_url or default_database_url())
+    migrate(rt)
+    return rt
+
+
+def create_app(
+    *,
+    config_dir: Path | None = None,
+    database_url: str | None = None,
+    runtime: Runtime | None = None,
+    key: str | None = None,
+) -> Starlette:
+    from app.engine.admin import mount_admin
+    from app.engine.api import api_routes
+
+    rt = runtime or load_runtime(config_dir, database_url)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=302)
+
+    app = Starlette(
+        routes=[Route("/", home), Mount("/api/v1", routes=api_routes(rt))],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=key or secret_key(),
+                session_cookie=SESSION_COOKIE,
+                same_site="strict",
+                https_only=False,
+            )
+        ],
+    )
+    app.state.runtime = rt
+    mount_admin(app, rt)
+    return app
