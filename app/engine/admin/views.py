@@ -13,7 +13,8 @@ from typing import Any, Callable, ClassVar, TypeVar
 
 import anyio.to_thread
 from sqladmin import ModelView
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.sql import operators
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 from starlette.requests import Request
@@ -96,8 +97,22 @@ class EntityView(ModelView):
         return apply_filters(self.comptoir_filters, select(self.model), request.query_params)
 
     def sort_query(self, stmt: Select[Any], request: Request) -> Select[Any]:
-        # A unique last key keeps pages stable when many rows share the sorted value.
-        return super().sort_query(stmt, request).order_by(self.model.id)  # type: ignore[attr-defined]
+        # A unique last key keeps pages stable when many rows share the sorted value. It
+        # follows the direction of the main key so that one index scan serves both.
+        stmt = super().sort_query(stmt, request)
+        clauses = stmt._order_by_clauses  # noqa: SLF001 - read-only look at what sqladmin built
+        descending = bool(clauses) and getattr(clauses[0], "modifier", None) is operators.desc_op
+        pk = self.model.id  # type: ignore[attr-defined]
+        return stmt.order_by(pk.desc() if descending else pk.asc())
+
+    async def count(self, request: Request, stmt: Select[Any] | None = None) -> int:
+        """Count the filtered rows without the ORDER BY sqladmin wraps into its count."""
+        if stmt is not None:
+            froms = stmt.get_final_froms()
+            inner = getattr(froms[0], "element", None) if len(froms) == 1 else None
+            if isinstance(inner, Select):
+                stmt = select(func.count()).select_from(inner.order_by(None).subquery())
+        return await super().count(request, stmt)
 
     async def custom_export_cell(self, row: Any, name: str, value: Any) -> str | None:
         """CSV cells as French spreadsheets read them: labels, decimal comma, dd/mm/yyyy."""
