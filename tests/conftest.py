@@ -88,6 +88,21 @@ def config_copy(tmp_path: Path) -> Path:
     return target
 
 
+_SPECS: dict[Path, tuple[tuple[tuple[str, int], ...], Any]] = {}
+
+
+def _cached_spec(root: Path) -> Any:
+    """The loaded spec of a config dir, reloaded only when one of its YAML files changed."""
+    from app.spec.loader import load_spec_or_raise
+
+    files = [*root.glob("schema/*.yaml"), *root.glob("*.yaml")]
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
+    cached = _SPECS.get(root)
+    if cached is None or cached[0] != stamp:
+        _SPECS[root] = cached = (stamp, load_spec_or_raise(root))
+    return cached[1]
+
+
 @pytest.fixture
 def make_runtime(database_url: str) -> Iterator[Callable[..., Any]]:
     """Build (and migrate) a runtime for a config dir on this test's database."""
@@ -96,7 +111,8 @@ def make_runtime(database_url: str) -> Iterator[Callable[..., Any]]:
     built: list[Any] = []
 
     def make(config_dir: Path | None = None) -> Any:
-        rt = load_runtime(config_dir or PROJECT_ROOT, database_url)
+        root = (config_dir or PROJECT_ROOT).resolve()
+        rt = load_runtime(root, database_url, spec=_cached_spec(root))
         built.append(rt)
         return rt
 

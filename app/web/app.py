@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from app.engine.migrate import migrate
 from app.engine.runtime import Runtime, build_runtime, default_config_dir, default_database_url
 from app.spec.loader import load_spec_or_raise
+from app.spec.model import AppSpec
 
 log = logging.getLogger("comptoir")
 
@@ -31,9 +32,11 @@ def secret_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def load_runtime(config_dir: Path | None = None, database_url: str | None = None) -> Runtime:
+def load_runtime(
+    config_dir: Path | None = None, database_url: str | None = None, *, spec: AppSpec | None = None
+) -> Runtime:
     """Validate the configuration (raising SpecInvalid with every error), build and migrate."""
-    spec = load_spec_or_raise(config_dir or default_config_dir())
+    spec = spec or load_spec_or_raise(config_dir or default_config_dir())
     rt = build_runtime(spec, database_url or default_database_url())
     migrate(rt)
     return rt

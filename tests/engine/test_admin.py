@@ -136,6 +136,15 @@ def test_wrong_password_is_refused_in_french(runtime: Any) -> None:
     assert "Identifiant ou mot de passe incorrect." in html.unescape(response.text)
 
 
+def test_external_users_cannot_log_in_to_the_admin(runtime: Any) -> None:
+    add_user(runtime, "client-portail", ["readonly"], kind="external")
+    client = make_client(runtime)
+    response = login(client, "client-portail")
+    assert response.status_code == 403
+    assert "utilisateurs externes" in html.unescape(response.text)
+    assert client.get("/admin/account/list", follow_redirects=False).status_code == 302
+
+
 def test_login_is_throttled_after_repeated_failures(runtime: Any) -> None:
     add_user(runtime, "alice", ["admin"])
     client = make_client(runtime)

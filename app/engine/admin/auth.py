@@ -24,10 +24,15 @@ if TYPE_CHECKING:
     from sqladmin.application import BaseAdmin
 
 SESSION_USER = "user_id"
+EXTERNAL = -1  # _check's answer for a right password of an external user
 ADDRESS_FAILURES = 50
 STATE_PRINCIPAL = "comptoir_principal"
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+EXTERNAL_REFUSED = (
+    "Les utilisateurs externes (clients, fournisseurs) n'ont pas accès à l'administration : "
+    "utilisez l'API ou le portail client. / External users cannot use the admin."
+)
 THROTTLED = (
     "Trop de tentatives de connexion échouées : la connexion est bloquée pendant "
     "{minutes} minutes. Réessayez plus tard ou demandez à un administrateur."
@@ -72,6 +77,8 @@ class SessionAuth(AuthenticationBackend):
             minutes = max(1, round(self.throttle.lockout / 60))
             return await self._login_page(request, THROTTLED.format(minutes=minutes), 429)
         user_id = await anyio.to_thread.run_sync(self._check, login, password)
+        if user_id == EXTERNAL:
+            return await self._login_page(request, EXTERNAL_REFUSED, 403)
         if user_id is None:
             self.throttle.failure(login_key)
             self.address_throttle.failure(address_key)
@@ -85,6 +92,8 @@ class SessionAuth(AuthenticationBackend):
     def _check(self, login: str, password: str) -> int | None:
         with self.rt.session() as session:
             user = check_password(self.rt, session, login, password)
+            if user is not None and getattr(user, "kind", "internal") == "external":
+                return EXTERNAL
             return None if user is None else int(user.id)
 
     async def _login_page(self, request: Request, error: str, status: int) -> Response:
@@ -118,7 +127,7 @@ async def authenticate(rt: Runtime, request: Request) -> bool:
             return load_principal(rt, session, user_id)
 
     principal = await anyio.to_thread.run_sync(load)
-    if principal is None:
+    if principal is None or principal.kind == "external":
         request.session.clear()
         return False
     setattr(request.state, STATE_PRINCIPAL, principal)
