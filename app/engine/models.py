@@ -35,6 +35,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+UNINDEXABLE = ("multichoice", "text", "password")
 COUNTER_TABLE = "comptoir_counter"
 TOKEN_TABLE = "comptoir_api_token"
 
@@ -74,23 +75,22 @@ def _indexed_fields(entity: EntitySpec) -> set[str]:
     names.update(entity.list.filters)
     if entity.list.sort:
         names.add(entity.list.sort.lstrip("-"))
-    return names
+    # JSON lists and long texts have no useful B-tree index (PostgreSQL refuses one on JSON)
+    return {n for n in names if n in entity.fields and entity.fields[n].type not in UNINDEXABLE}
 
 
-def _column(field: FieldSpec, indexed: bool) -> Column[Any]:
+def _column(field: FieldSpec) -> Column[Any]:
     if field.is_link:
         return Column(
             field.column_name,
             Integer,
             ForeignKey(f"{field.to}.id", ondelete="RESTRICT", use_alter=True),
             nullable=True,
-            index=indexed and not field.unique,
         )
     return Column(
         field.name,
         FIELD_TYPES[field.type].column(field),
         nullable=True,  # "required" is enforced by the store with a clear message
-        index=indexed and not field.unique,
     )
 
 
@@ -107,8 +107,15 @@ def build_tables(spec: AppSpec) -> tuple[MetaData, dict[str, Table], Table, Tabl
             Column("updated_by", String(100), nullable=True),
             Column("version", Integer, nullable=False, default=1),
         ]
-        columns.extend(_column(f, f.name in indexed) for f in entity.fields.values())
+        columns.extend(_column(f) for f in entity.fields.values())
+        # Indexes end with the id: lists sort by (column, id) so that pages are stable, and
+        # one index scan then serves the sort without a full sort of the table.
         extras: list[Any] = [
+            Index(f"ix_{entity.name}_{f.column_name}", f.column_name, "id")
+            for f in entity.fields.values()
+            if f.name in indexed and not f.unique
+        ]
+        extras += [
             UniqueConstraint(f.column_name, name=f"uq_{entity.name}_{f.column_name}")
             for f in entity.fields.values()
             if f.unique

@@ -43,3 +43,21 @@ def test_list_count_has_no_order_by_and_sort_follows_direction(runtime: Any, sta
         if q.startswith("select") and " limit" in q and "order by" in q and "from account" in q.replace('"', "")
     ]
     assert "name desc, id desc" in orders, statements
+
+
+def test_distinct_filter_values_by_loose_index_scan(runtime: Any) -> None:
+    from sqlalchemy import select
+
+    from app.engine.admin.filters import distinct_values
+
+    cities = ["Lyon", "Brest", "", None, "Lyon", "Annecy", "Brest", "Zurich"]
+    with runtime.session() as s:
+        for i, city in enumerate(cities):
+            Store(runtime, s, SYSTEM).create("account", {"name": f"A{i}", "city": city})
+        s.commit()
+        column = runtime.models.tables["account"].c.city
+        expected = sorted({c for c in cities if c})
+        assert distinct_values(s, column, 10) == expected == list(
+            s.scalars(select(column).where(column.is_not(None), column != "").distinct().order_by(column))
+        )
+        assert distinct_values(s, column, 2) == ["Annecy", "Brest"]

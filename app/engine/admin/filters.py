@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import anyio.to_thread
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -86,19 +87,16 @@ class SpecFilter:
             found = await anyio.to_thread.run_sync(run)
             return [(str(k), v) for k, v in found.items()]
         if self.kind == "text":
+            cache = request.state.__dict__.setdefault("comptoir_distinct", {})
+            key = (self.entity.name, self.field.name)
+            if key not in cache:
 
-            def distinct() -> list[str]:
-                query = (
-                    select(self.column)
-                    .where(self.column.is_not(None), self.column != "")
-                    .distinct()
-                    .order_by(self.column)
-                    .limit(DISTINCT_LIMIT + 1)
-                )
-                with self.rt.session() as session:
-                    return [str(v) for v in session.scalars(query)]
+                def distinct() -> list[str]:
+                    with self.rt.session() as session:
+                        return distinct_values(session, self.column, DISTINCT_LIMIT + 1)
 
-            values = await anyio.to_thread.run_sync(distinct)
+                cache[key] = await anyio.to_thread.run_sync(distinct)
+            values = cache[key]
             return [] if len(values) > DISTINCT_LIMIT else [(v, v) for v in values]
         return []
 
@@ -166,3 +164,24 @@ def apply_filters(filters: list[SpecFilter], stmt: Select[Any], params: QueryPar
     for spec_filter in filters:
         stmt = spec_filter.apply(stmt, params)
     return stmt
+
+
+def distinct_values(session: Session, column: Any, limit: int) -> list[str]:
+    """The first `limit` distinct non-empty values of an indexed column, in order.
+
+    A loose index scan: one index probe per value found, instead of DISTINCT over the whole
+    table (PostgreSQL has no skip scan; on a million rows that is the difference between a
+    millisecond and a hundred).
+    """
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    table, name = quote(column.table.name), quote(column.name)
+    sql = text(
+        f"WITH RECURSIVE t(v) AS ("
+        f" SELECT (SELECT {name} FROM {table} WHERE {name} IS NOT NULL AND {name} <> ''"
+        f" ORDER BY {name} LIMIT 1)"
+        f" UNION ALL"
+        f" SELECT (SELECT {name} FROM {table} WHERE {name} > t.v ORDER BY {name} LIMIT 1)"
+        f" FROM t WHERE t.v IS NOT NULL"
+        f") SELECT v FROM t WHERE v IS NOT NULL LIMIT :limit"
+    )
+    return [str(v) for v in session.execute(sql, {"limit": limit}).scalars()]
