@@ -6,16 +6,11 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from app.engine.store import StoreError
 
-class ApiError(Exception):
+
+class ApiError(StoreError):
     """A refusal raised inside the API layer (bad path, body or query), before the store."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -70,13 +70,15 @@ class ParseWith:
             raise ValidationError(french(exc.message)) from None
 
 
-class TextInputField(StringField):  # type: ignore[misc]
-    """A text input holding the raw text typed (so "1 234,50" comes back as typed on errors)."""
+class _RawTextMixin:
+    """Keeps the raw text typed (so "1 234,50" comes back as typed on errors)."""
 
     spec_field: FieldSpec
+    raw_data: Any
+    data: Any
 
     def __init__(self, label: str | None = None, validators: Any = None, *, spec_field: FieldSpec, **kwargs: Any) -> None:
-        super().__init__(label, validators, **kwargs)
+        super().__init__(label, validators, **kwargs)  # type: ignore[call-arg]
         self.spec_field = spec_field
 
     def _value(self) -> str:
@@ -85,17 +87,12 @@ class TextInputField(StringField):  # type: ignore[misc]
         return input_value(self.spec_field, self.data)
 
 
-class TextAreaInputField(TextAreaField):  # type: ignore[misc]
-    spec_field: FieldSpec
+class TextInputField(_RawTextMixin, StringField):  # type: ignore[misc]
+    """A text input holding the raw text typed."""
 
-    def __init__(self, label: str | None = None, validators: Any = None, *, spec_field: FieldSpec, **kwargs: Any) -> None:
-        super().__init__(label, validators, **kwargs)
-        self.spec_field = spec_field
 
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return input_value(self.spec_field, self.data)
+class TextAreaInputField(_RawTextMixin, TextAreaField):  # type: ignore[misc]
+    """A text area holding the raw text typed."""
 
 
 class LinkField(AjaxSelectField):
