@@ -133,7 +133,12 @@ class _Checker:
                 self.doc.key_at((*path, "scale")),
                 f"'scale' does not apply to a {f.type} field (only to decimal; money always has 2 decimals)",
             )
-        if f.default is not None:
+        if f.type == "status":
+            for key in ("required", "default"):
+                if key in raw:
+                    message = f"a status field takes no '{key}': a new record starts in its workflow's initial state"
+                    self.error(self.doc.key_at((*path, key)), message)
+        elif f.default is not None:
             self.check_default(f, (*path, "default"), fields)
 
     def check_bounds(self, f: FieldSpec, path: YamlPath, raw: Mapping[str, Any]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
-
 from app.spec.errors import SpecError
 from app.spec.model import BASE_ACTIONS, GroupSpec
 from app.spec.suggest import did_you_mean
@@ -12,25 +10,6 @@ from app.spec.values import label_of, mapping, str_items
 from app.spec.yamlpos import YamlDoc
 
 ALL = "*"
-
-
-def workflow_transitions(data: Any) -> dict[str, set[str]]:
-    """Transition names per entity from workflows.yaml: `<entity>.transitions.<name>`, also
-    accepted under a top-level `workflows:` key; a list of `{name: ...}` is read too."""
-    root = mapping(data)
-    if isinstance(root.get("workflows"), dict):
-        root = root["workflows"]
-    result: dict[str, set[str]] = {}
-    for entity, workflow in root.items():
-        transitions = mapping(workflow).get("transitions")
-        if isinstance(transitions, dict):
-            names = {str(k) for k in transitions}
-        elif isinstance(transitions, list):
-            names = {t["name"] for t in transitions if isinstance(t, dict) and isinstance(t.get("name"), str)}
-        else:
-            continue
-        result[str(entity)] = names
-    return result
 
 
 def build_groups(doc: YamlDoc) -> dict[str, GroupSpec]:
@@ -49,12 +28,12 @@ def check_rights(
     groups: Mapping[str, GroupSpec],
     doc: YamlDoc,
     known: Collection[str],
-    transitions: Mapping[str, set[str]] | None,
+    transitions: Mapping[str, Collection[str]] | None,
 ) -> list[SpecError]:
-    """Unknown entities and actions in rights; actions are not checked when `transitions` is
-    None (workflows.yaml could not be read)."""
+    """Unknown entities and actions in rights; `transitions`: the transition names of each
+    entity's workflow, None when workflows.yaml could not be read (actions are not checked)."""
     errors: list[SpecError] = []
-    every_transition: set[str] = set().union(*transitions.values()) if transitions else set()
+    every_transition: set[str] = set().union(*map(set, transitions.values())) if transitions else set()
     for group in groups.values():
         raw_group = mapping(mapping(doc.data).get(group.name))
         for entity, actions in mapping(raw_group.get("rights")).items():
@@ -65,7 +44,7 @@ def check_rights(
                 continue
             if transitions is None:
                 continue
-            extra = every_transition if entity == ALL else transitions.get(entity, set())
+            extra = every_transition if entity == ALL else set(transitions.get(entity, ()))
             allowed = [*BASE_ACTIONS, *sorted(extra), ALL]
             for i, action in str_items(actions):
                 if action not in allowed:

@@ -2,7 +2,8 @@
 
 Stages, each returning its errors as values (never stopping at the first one):
 read YAML with positions (yamlpos) → JSON Schema (schema_check) → build picklists, groups and
-entities with their own checks (picklists, groups, entities) → checks across files
+entities with their own checks (picklists, groups, entities) → computes and workflows, which
+bind each status field to its generated picklist (workflows) → checks across files
 (references, group rights) → merge the built-in user entities and picklists (builtin).
 """
 
@@ -17,11 +18,20 @@ from typing import Any
 from app.spec.builtin import USER_ENTITY, builtin_picklists, user_entities
 from app.spec.entities import build_entity
 from app.spec.errors import SpecError, SpecInvalid
-from app.spec.groups import build_groups, check_rights, workflow_transitions
+from app.spec.groups import build_groups, check_rights
 from app.spec.model import AppSpec, EntitySpec, GroupSpec, Location, Picklist
 from app.spec.picklists import build_picklists
 from app.spec.references import check_references
 from app.spec.schema_check import FileKind, schema_errors
+from app.spec.workflow_model import WorkflowSpec
+from app.spec.workflows import (
+    build_computes,
+    build_workflows,
+    check_status_fields,
+    picklist_conflicts,
+    status_picklists,
+    with_status_fields,
+)
 from app.spec.yamlpos import YamlDoc, read_yaml
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -72,9 +82,23 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
             configured_entities[name] = spec
     entities = {**configured_entities, **builtin_entities}
 
+    entities, compute_errors = build_computes(entities, entity_docs, known, picklists)
+    errors.extend(compute_errors)
+    workflows: dict[str, WorkflowSpec] = {}
+    if workflows_doc is not None:
+        checked_groups = groups if groups_doc is not None else None
+        workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists)
+        errors.extend(workflow_errors)
+    errors.extend(check_status_fields(entities, entity_docs, workflows))
+    entities = with_status_fields(entities, workflows)
+    if picklists is not None and picklists_doc is not None:
+        generated = status_picklists(entities, workflows)
+        errors.extend(picklist_conflicts(generated, picklists_doc))
+        picklists = {**picklists, **generated}
+
     errors.extend(check_references(entities, entity_docs, known, picklists))
     if groups_doc is not None:
-        transitions = workflow_transitions(workflows_doc.data) if workflows_doc is not None else None
+        transitions = {name: list(w.transitions) for name, w in workflows.items()} if workflows_doc is not None else None
         errors.extend(check_rights(groups, groups_doc, known, transitions))
 
     errors = sorted(set(errors), key=lambda e: (e.location.file, e.location.line, e.location.column, e.message))
@@ -86,7 +110,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
             entities=_with_child_labels(entities, entity_docs),
             picklists=picklists,
             groups=groups,
-            workflows=workflows_doc.data,
+            workflows=workflows,
         ),
         [],
     )

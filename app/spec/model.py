@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from app.spec.workflow_model import ComputeSpec, WorkflowSpec
 
 # Every field type of the YAML language. The engine maps each one to a column type,
 # a form field, a validator and a JSON schema type (app/engine/fieldtypes.py).
@@ -36,6 +39,7 @@ FIELD_TYPES: tuple[str, ...] = (
     "file",
     "image",
     "password",
+    "status",
 )
 
 # Rights every entity has; workflow transitions add their own names later.
@@ -184,6 +188,7 @@ class EntitySpec:
     embedded: bool = False  # only edited inside a parent (no menu entry)
     icon: str | None = None
     category: Label | None = None  # menu group
+    computes: tuple[ComputeSpec, ...] = ()  # verbs run on every save (e.g. document totals)
     file: str = ""  # e.g. "schema/account.yaml"
     location: Location | None = None
 
@@ -215,8 +220,8 @@ class AppSpec:
     entities: Mapping[str, EntitySpec]
     picklists: Mapping[str, Picklist]
     groups: Mapping[str, GroupSpec]
-    # raw workflows.yaml content (validated later by the workflow issue), may be empty
-    workflows: Mapping[str, Any] = field(default_factory=dict)
+    # entity name -> its state machine (workflows.yaml)
+    workflows: Mapping[str, WorkflowSpec] = field(default_factory=dict)
 
     def entity(self, name: str) -> EntitySpec:
         return self.entities[name]

@@ -317,7 +317,11 @@ CASES: list[Case] = [
         "group-transition-not-declared",
         {
             "groups.yaml": "sales:\n  rights:\n    account: [read, validate, archive]\n",
-            "workflows.yaml": "account:\n  transitions:\n    validate: {}\n",
+            A: account("status: {type: status}"),
+            "workflows.yaml": (
+                "account:\n  field: status\n  initial: draft\n  states: {draft: {}, valid: {}}\n"
+                "  transitions:\n    validate: {from: draft, to: valid}\n"
+            ),
         },
         [("groups.yaml", 3, 31, "unknown action 'archive' for 'account'")],
     ),

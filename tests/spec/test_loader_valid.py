@@ -48,7 +48,7 @@ def test_entity_header(spec: AppSpec) -> None:
 
 def test_fields_in_declaration_order_with_options(spec: AppSpec) -> None:
     account = spec.entity("account")
-    assert list(account.fields) == ["code", "name", "type", "credit_limit", "assigned_user", "parent"]
+    assert list(account.fields) == ["code", "name", "type", "credit_limit", "assigned_user", "parent", "status"]
     code = account.field("code")
     assert (code.type, code.readonly, code.unique, code.length) == ("string", True, True, 20)
     assert code.label == Label("Code client", "Customer code")
@@ -80,7 +80,7 @@ def test_list_form_children_numbering(spec: AppSpec) -> None:
         via="account",
         label=Label("Adresses", "Addresses"),  # the child entity's plural
         order_by="position",
-        location=Location("schema/account.yaml", 43, 3),
+        location=Location("schema/account.yaml", 44, 3),
     )
     assert (notes.entity, notes.label, notes.order_by) == ("note", Label("Notes", "Notes"), None)
     assert account.numbering == (NumberingSpec("code", "CU{yy}{mm}-{0000}", Location("schema/account.yaml", 8, 5)),)
@@ -98,7 +98,7 @@ def test_defaults_when_keys_are_missing(spec: AppSpec) -> None:
 
 
 def test_picklists_sorted_by_order_with_builtins(spec: AppSpec) -> None:
-    assert list(spec.picklists) == ["account_type", "user_kind", "right_effect", "user_group"]
+    assert list(spec.picklists) == ["account_type", "user_kind", "right_effect", "user_group", "account_status"]
     account_type = spec.picklists["account_type"]
     assert account_type.label == Label("Niveau de tiers", "Account level")
     assert account_type.codes() == ["prospect", "client", "other"]
@@ -115,7 +115,8 @@ def test_groups_and_workflows(spec: AppSpec) -> None:
     assert sales.rights == {"account": ("read", "create", "edit", "validate"), "note": ("*",)}
     assert sales.allows("account", "validate") and not sales.allows("account", "delete")
     assert spec.groups["admin"].allows("user", "delete")
-    assert spec.workflows == {"account": {"transitions": {"validate": {}}}}
+    assert list(spec.workflows) == ["account"]
+    assert list(spec.workflows["account"].transitions) == ["validate"]
 
 
 def test_builtin_entities_are_merged(spec: AppSpec) -> None:
@@ -135,13 +136,14 @@ def test_minimal_config_without_optional_files(make_config: MakeConfig) -> None:
     assert list(spec.picklists) == ["user_kind", "right_effect", "user_group"]
 
 
-def test_empty_optional_files_and_workflows_under_a_top_level_key(make_config: MakeConfig) -> None:
+def test_empty_optional_files_and_transitions_as_rights(make_config: MakeConfig) -> None:
     root = make_config(
         {
-            "schema/task.yaml": "fields:\n  subject: {type: string}\n",
+            "schema/task.yaml": "fields:\n  subject: {type: string}\n  state: {type: status}\n",
             "picklists.yaml": "# none yet\n",
             "groups.yaml": "staff:\n  rights: {task: [read, close]}\n",
-            "workflows.yaml": "workflows:\n  task:\n    transitions:\n      close: {}\n",
+            "workflows.yaml": "task:\n  field: state\n  initial: open\n  states: {open: {}, closed: {}}\n"
+            "  transitions:\n    close: {from: open, to: closed}\n",
         }
     )
     spec, errors = load_spec(root)

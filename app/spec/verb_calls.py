@@ -1,0 +1,256 @@
+"""Check one use of a verb — a transition effect or an entity compute — against its declaration
+(app/spec/verbs.py): the verb exists, its arguments are the declared ones, and each names a real
+field, child collection, entity or state, or is a valid expression, label or pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.numbering import placeholders, unknown_placeholders
+from app.spec.errors import SpecError
+from app.spec.expressions import EXPRESSION_NAMES, ExpressionError, compile_expression, uncalled_functions
+from app.spec.model import SYSTEM_COLUMNS, EntitySpec, FieldSpec, Location, Picklist
+from app.spec.suggest import did_you_mean, show
+from app.spec.values import expression_source, label_of
+from app.spec.verbs import VERBS, Arg, Verb, VerbKind, verbs_for
+from app.spec.yamlpos import YamlDoc, YamlPath
+
+_COUNTER = re.compile(r"^0+$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_CHOICE_TYPES = ("choice", "multichoice")
+_KIND_WORDS: dict[VerbKind, str] = {"effect": "a transition effect", "compute": "a compute (entity `compute:`)"}
+
+
+def record_names(entity: EntitySpec) -> list[str]:
+    """Names an expression on a record may read: its fields, system columns, child collections."""
+    return [*entity.fields, *SYSTEM_COLUMNS, *(c.name for c in entity.children)]
+
+
+def expression_problems(source: str, allowed: Collection[str], codes: Collection[str] = ()) -> list[str]:
+    """What is wrong with an expression: syntax, unknown names, functions used without `()`.
+    `codes`: picklist codes that a configurator may have forgotten to quote."""
+    try:
+        names = compile_expression(source).names
+    except ExpressionError as exc:
+        return [str(exc)]
+    known = set(EXPRESSION_NAMES) | set(allowed)
+    problems: list[str] = []
+    for unknown in sorted(names - known):
+        hint = f" — to give the code, quote it: \"'{unknown}'\"" if unknown in codes else did_you_mean(unknown, known)
+        problems.append(f"unknown name '{unknown}' in expression{hint}")
+    for func in sorted(uncalled_functions(source)):
+        call = f"{func}()" if func in ("today", "now") else f"{func}(n)"
+        problems.append(f"'{func}' is a function: write '{call}'")
+    return problems
+
+
+def number_pattern_problems(pattern: str) -> list[str]:
+    problems = [
+        f"unknown placeholder '{{{p}}}' in number pattern"
+        f"{did_you_mean(p, ['yyyy', 'yy', 'mm', 'dd', '0000'], wrap=chr(39) + '{{{}}}' + chr(39))}"
+        " (use {yyyy} {yy} {mm} {dd} {0000})"
+        for p in unknown_placeholders(pattern)
+    ]
+    counters = sum(1 for p in placeholders(pattern) if _COUNTER.match(p))
+    if counters != 1:
+        problems.append(f"number pattern '{pattern}' needs exactly one counter such as {{0000}}, found {counters}")
+    return problems
+
+
+def _names_hint(name: str, candidates: Collection[str], what: str) -> str:
+    return did_you_mean(name, candidates) or (f" ({what}: {', '.join(candidates)})" if candidates else f" (no {what})")
+
+
+@dataclass
+class VerbCall:
+    """A checked use of a verb: its name, its arguments (labels as Label, expressions as text)."""
+
+    verb: str
+    args: dict[str, Any]
+    location: Location
+
+
+@dataclass
+class CallChecker:
+    """Checks the verb calls of one entity; `entity` is None when its file could not be built."""
+
+    doc: YamlDoc
+    entity: EntitySpec | None
+    entities: Mapping[str, EntitySpec]
+    known: Collection[str]
+    picklists: Mapping[str, Picklist] | None = None
+    errors: list[SpecError] = field(default_factory=list)
+
+    def error(self, loc: Location, message: str) -> None:
+        self.errors.append(SpecError(loc, message))
+
+    def call(self, raw: Any, path: YamlPath, kind: VerbKind) -> VerbCall | None:
+        """The call written at `path` (`{verb: {args}}` or the verb's name), None if unusable."""
+        raw_args: Any
+        if isinstance(raw, str):
+            name, raw_args, verb_path = raw, {}, path
+        elif isinstance(raw, dict) and len(raw) == 1:
+            name, raw_args = next(iter(raw.items()))
+            verb_path = (*path, name)
+        else:
+            return None  # reported by the schema check
+        if raw_args is None:
+            raw_args = {}
+        if not isinstance(raw_args, dict) or not NAME.match(name):
+            return None  # reported by the schema check
+        loc = self.doc.key_at(verb_path)
+        verb = VERBS.get(name)
+        if verb is None:
+            candidates = verbs_for(kind)
+            self.error(loc, f"unknown verb '{name}'{_names_hint(name, list(candidates), 'verbs')}")
+            return None
+        if kind not in verb.kinds:
+            self.error(loc, f"verb '{name}' is {_KIND_WORDS[verb.kinds[0]]}, not {_KIND_WORDS[kind]}")
+            return None
+        args = self.args(verb, raw_args, verb_path)
+        return VerbCall(name, args, self.doc.at(path))
+
+    def args(self, verb: Verb, raw: dict[str, Any], path: YamlPath) -> dict[str, Any]:
+        declared = [a.name for a in verb.args]
+        for key in raw:
+            if key not in declared:
+                hint = _names_hint(key, declared, "arguments")
+                self.error(self.doc.key_at((*path, key)), f"unknown argument '{key}' of '{verb.name}'{hint}")
+        for a in verb.args:
+            if a.required and a.name not in raw:
+                self.error(self.doc.key_at(path), f"'{verb.name}' needs the argument '{a.name}'")
+        target: EntitySpec | None = None
+        result: dict[str, Any] = {}
+        # the target entity first: the arguments naming its fields or children need it
+        for a in sorted((a for a in verb.args if a.name in raw), key=lambda arg: arg.kind != "entity"):
+            value, where = raw[a.name], (*path, a.name)
+            if a.kind == "entity":
+                target = self.target(a, value, where)
+            result[a.name] = self.value(verb, a, value, where, target, self.codes(raw.get("field")))
+        return {name: result[name] for name in raw if name in result}
+
+    # -- one argument --------------------------------------------------------------------
+
+    def codes(self, field_name: Any) -> list[str]:
+        """Codes of the picklist of the field a verb writes (an unquoted code gets a hint)."""
+        f = self.entity.fields.get(field_name) if self.entity is not None and isinstance(field_name, str) else None
+        if f is None or f.picklist is None or self.picklists is None or f.type not in _CHOICE_TYPES:
+            return []
+        picklist = self.picklists.get(f.picklist)
+        return picklist.codes() if picklist is not None else []
+
+    def value(
+        self, verb: Verb, a: Arg, value: Any, path: YamlPath, target: EntitySpec | None, codes: list[str]
+    ) -> Any:
+        loc, what = self.doc.at(path), f"'{verb.name}.{a.name}'"
+        if a.kind == "label":
+            if not (isinstance(value, str) and value) and not (isinstance(value, dict) and value.keys() & {"fr", "en"}):
+                self.error(loc, f"expected a label (text, or {{fr: ..., en: ...}}) for {what}, got {show(value)}")
+            return label_of(value, "")
+        if a.kind == "expression":
+            source = expression_source(value)
+            if source is None:
+                self.error(loc, f"expected an expression for {what}, got {show(value)}")
+            elif self.entity is not None:
+                for problem in expression_problems(source, record_names(self.entity), codes):
+                    self.error(loc, problem)
+            return source
+        if a.kind in ("target_children", "target_fields", "field_map"):
+            if not isinstance(value, dict):
+                self.error(loc, f"expected a mapping for {what}, got {show(value)}")
+                return {}
+            return self.mapping_arg(a, value, path, what, target)
+        if not isinstance(value, str) or not value:
+            self.error(loc, f"expected text for {what}, got {show(value)}")
+            return value
+        if a.kind == "field" and self.entity is not None:
+            self.own_field(a, value, loc, what)
+        elif a.kind == "child" and self.entity is not None:
+            self.own_child(value, loc, what)
+        elif a.kind == "target_link" and target is not None and self.entity is not None:
+            self.target_link(value, loc, target)
+        elif a.kind == "pattern":
+            for problem in number_pattern_problems(value):
+                self.error(loc, problem)
+        return value
+
+    def target(self, a: Arg, value: Any, path: YamlPath) -> EntitySpec | None:
+        if not isinstance(value, str):
+            return None
+        if value not in self.known:
+            self.error(self.doc.at(path), f"unknown entity '{value}'{did_you_mean(value, self.known)}")
+        return self.entities.get(value)
+
+    def own_field(self, a: Arg, name: str, loc: Location, what: str) -> FieldSpec | None:
+        assert self.entity is not None
+        f = self.entity.fields.get(name)
+        if f is None:
+            message = f"unknown field '{name}' of '{self.entity.name}' in {what}"
+            self.error(loc, message + did_you_mean(name, self.entity.fields))
+            return None
+        if a.types and f.type not in a.types:
+            self.error(loc, f"'{name}' is a {f.type} field; {what} needs a {' or '.join(a.types)} field")
+        elif a.writes and f.type == "status":
+            self.error(loc, f"the status field '{name}' changes only by transitions (their 'to'), not by {what}")
+        return f
+
+    def own_child(self, name: str, loc: Location, what: str) -> None:
+        assert self.entity is not None
+        children = [c.name for c in self.entity.children]
+        if name not in children:
+            hint = _names_hint(name, children, "child collections")
+            self.error(loc, f"unknown child collection '{name}' of '{self.entity.name}' in {what}{hint}")
+
+    def target_link(self, name: str, loc: Location, target: EntitySpec) -> None:
+        assert self.entity is not None
+        f = target.fields.get(name)
+        if f is None:
+            links = [f.name for f in target.fields.values() if f.is_link and f.to == self.entity.name]
+            hint = _names_hint(name, links, f"links to '{self.entity.name}'")
+            self.error(loc, f"'{name}' is not a field of '{target.name}'{hint}")
+        elif not f.is_link:
+            self.error(loc, f"'{target.name}.{name}' is a {f.type} field, not a link to '{self.entity.name}'")
+        elif f.to != self.entity.name:
+            self.error(loc, f"'{target.name}.{name}' links to '{f.to}', not to '{self.entity.name}'")
+
+    def mapping_arg(
+        self, a: Arg, value: dict[str, Any], path: YamlPath, what: str, target: EntitySpec | None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            key_loc, item_loc = self.doc.key_at((*path, key)), self.doc.at((*path, key))
+            if a.kind == "target_fields":
+                source = expression_source(item)
+                result[key] = source
+                if source is None:
+                    self.error(item_loc, f"expected an expression for '{key}' in {what}, got {show(item)}")
+                elif self.entity is not None:
+                    for problem in expression_problems(source, record_names(self.entity)):
+                        self.error(item_loc, problem)
+                if target is not None:
+                    self.target_field(key, key_loc, target, what)
+                continue
+            result[key] = item
+            if not isinstance(item, str):
+                self.error(item_loc, f"expected a name for '{key}' in {what}, got {show(item)}")
+            elif a.kind == "field_map" and self.entity is not None:
+                self.own_field(a, item, item_loc, what)
+            elif a.kind == "target_children" and self.entity is not None:
+                self.own_child(item, item_loc, what)
+            if a.kind == "target_children" and target is not None:
+                theirs = [c.name for c in target.children]
+                if key not in theirs:
+                    hint = _names_hint(key, theirs, "child collections")
+                    self.error(key_loc, f"unknown child collection '{key}' of '{target.name}' in {what}{hint}")
+        return result
+
+    def target_field(self, name: str, loc: Location, target: EntitySpec, what: str) -> None:
+        f = target.fields.get(name)
+        if f is None:
+            self.error(loc, f"unknown field '{name}' of '{target.name}' in {what}{did_you_mean(name, target.fields)}")
+        elif f.type == "status":
+            self.error(loc, f"the status field '{name}' of '{target.name}' starts in its initial state; it cannot be copied")

@@ -1,0 +1,188 @@
+"""Declarations of the verbs YAML may name: transition effects (workflows.yaml) and computes
+(`compute:` of an entity). Only what the loader checks lives here — names, arguments and what
+each argument refers to; the engine registers the implementations under the same names.
+
+Adding a verb is one entry in `_DECLARED` below, e.g.
+
+    Verb("set", EFFECT, "Sets a field.", (Arg("field", FIELD, writes=True), Arg("value", EXPRESSION))),
+
+and `comptoir check` then reports, with file:line:col, an unknown verb, a missing or unknown
+argument, a field or entity that does not exist, a bad expression or numbering pattern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+VerbKind = Literal["effect", "compute"]
+EFFECT: tuple[VerbKind, ...] = ("effect",)  # a step of a transition (workflows.yaml `effects`)
+COMPUTE: tuple[VerbKind, ...] = ("compute",)  # run on every save of the entity (`compute:`)
+
+# What an argument's value is, hence how the loader checks it:
+ArgKind = Literal[
+    "field",  # a field of the entity (optionally of given types)
+    "child",  # a child collection of the entity (`children:`)
+    "entity",  # an entity name: the "target" of the other target_* arguments
+    "target_link",  # a link field of the target entity pointing to this entity
+    "target_children",  # {child collection of the target: child collection of this entity}
+    "target_fields",  # {field of the target: expression on this record}
+    "field_map",  # {name of the verb's choosing: field of the entity}
+    "expression",  # an expression on the record (app.spec.expressions)
+    "label",  # {fr, en} or one text for both
+    "pattern",  # a numbering pattern such as `FA{yy}{mm}-{0000}`
+    "text",  # any text
+]
+FIELD: ArgKind = "field"
+CHILD: ArgKind = "child"
+ENTITY: ArgKind = "entity"
+TARGET_LINK: ArgKind = "target_link"
+TARGET_CHILDREN: ArgKind = "target_children"
+TARGET_FIELDS: ArgKind = "target_fields"
+FIELD_MAP: ArgKind = "field_map"
+EXPRESSION: ArgKind = "expression"
+LABEL: ArgKind = "label"
+PATTERN: ArgKind = "pattern"
+TEXT: ArgKind = "text"
+
+_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+_LABEL = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "object", "properties": {"fr": {"type": "string"}, "en": {"type": "string"}}, "minProperties": 1},
+    ]
+}
+_EXPRESSION = {"type": ["string", "number", "boolean"]}
+# JSON Schema of each kind of value (for editors and the API documentation).
+ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
+    "field": _NAME,
+    "child": _NAME,
+    "entity": _NAME,
+    "target_link": _NAME,
+    "target_children": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
+    "target_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
+    "field_map": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
+    "expression": _EXPRESSION,
+    "label": _LABEL,
+    "pattern": {"type": "string", "minLength": 1},
+    "text": {"type": "string"},
+}
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    kind: ArgKind
+    required: bool = True
+    types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP values: the field types accepted (empty: any)
+    writes: bool = False  # for FIELD: the verb writes it, so it may not be the status field
+    help: str = ""
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = dict(ARG_SCHEMAS[self.kind])
+        if self.help:
+            schema["description"] = self.help
+        return schema
+
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    kinds: tuple[VerbKind, ...]  # where YAML may use it
+    help: str
+    args: tuple[Arg, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.args if a.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.args if not a.required)
+
+    def arg(self, name: str) -> Arg | None:
+        return next((a for a in self.args if a.name == name), None)
+
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of the verb's argument mapping."""
+        return {
+            "type": "object",
+            "description": self.help,
+            "required": list(self.required),
+            "additionalProperties": False,
+            "properties": {a.name: a.json_schema() for a in self.args},
+        }
+
+
+_DECLARED: tuple[Verb, ...] = (
+    Verb(
+        "set",
+        EFFECT,
+        "Sets a field of the record to the value of an expression.",
+        (
+            Arg("field", FIELD, writes=True, help="The field to set (not the status field)."),
+            Arg("value", EXPRESSION, help="An expression on the record, e.g. `today()`."),
+        ),
+    ),
+    Verb(
+        "assign_number",
+        EFFECT,
+        "Gives the definitive number from a counter row locked for update: no gap, no duplicate.",
+        (
+            Arg("field", FIELD, types=("string", "text"), writes=True, help="The string field receiving the number."),
+            Arg("pattern", PATTERN, help="e.g. `FA{yy}{mm}-{0000}`: {yyyy} {yy} {mm} {dd} and one counter {0000}."),
+            Arg("date_field", FIELD, required=False, types=("date", "datetime"),
+                help="The date numbered; a date before the last numbered one of the series is refused."),
+            Arg("series", FIELD, required=False, types=("link",),
+                help="A link field (e.g. `company`): one counter per linked record."),
+        ),
+    ),
+    Verb(
+        "log",
+        EFFECT,
+        "Records an entry in the record's log.",
+        (Arg("message", LABEL, help="{fr, en}."),),
+    ),
+    Verb(
+        "copy_to",
+        EFFECT,
+        "Creates a record of another entity copying same-named fields and child rows; links both ways.",
+        (
+            Arg("entity", ENTITY, help="The entity of the new record."),
+            Arg("link", TARGET_LINK, help="The link field of the new record pointing back to this one."),
+            Arg("children", TARGET_CHILDREN, required=False, help="{their_collection: our_collection}."),
+            Arg("fields", TARGET_FIELDS, required=False, help="{their_field: expression on this record}."),
+        ),
+    ),
+    Verb(
+        "document_totals",
+        COMPUTE,
+        "Computes a document's totals (EN 16931 rounding) from its lines.",
+        (
+            Arg("lines", CHILD, help="The child collection holding the lines."),
+            Arg("fields", FIELD_MAP, required=False,
+                help="{total name: field of the document} when the fields are not named as the totals."),
+        ),
+    ),
+)
+
+VERBS: dict[str, Verb] = {}
+
+
+def declare(verb: Verb) -> Verb:
+    """Add a declaration (business modules may call it at import time); names are unique."""
+    if verb.name in VERBS and VERBS[verb.name] != verb:
+        raise ValueError(f"verb '{verb.name}' is declared twice")
+    if len({a.name for a in verb.args}) != len(verb.args):
+        raise ValueError(f"verb '{verb.name}' declares an argument twice")
+    VERBS[verb.name] = verb
+    return verb
+
+
+def verbs_for(kind: VerbKind) -> dict[str, Verb]:
+    return {name: v for name, v in VERBS.items() if kind in v.kinds}
+
+
+for _verb in _DECLARED:
+    declare(_verb)

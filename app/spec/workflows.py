@@ -1,0 +1,308 @@
+"""Build the state machines of workflows.yaml and the computes of entities, with their checks.
+
+Each workflow is checked against its entity (its status field, the fields its effects name),
+the groups of groups.yaml and the verb declarations (app/spec/verbs.py). Building is lenient:
+the schema check has reported malformed values, so they are skipped and every further error
+of the file can still be found. Then each status field is bound to its workflow: it gets the
+generated picklist `<entity>_status` (the states, in order) and the initial state as default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from app.spec.errors import SpecError
+from app.spec.model import BASE_ACTIONS, EntitySpec, FieldSpec, GroupSpec, Location, Picklist, PicklistValue
+from app.spec.suggest import did_you_mean
+from app.spec.values import flag, label_of, mapping, opt_int, opt_label, opt_str, str_items
+from app.spec.verb_calls import NAME, CallChecker, expression_problems, record_names
+from app.spec.workflow_model import ComputeSpec, EffectSpec, StateSpec, TransitionSpec, WorkflowSpec
+from app.spec.yamlpos import YamlDoc, YamlPath
+
+ANY_STATE = "*"
+STATUS = "status"
+
+
+def status_picklist_name(entity: str) -> str:
+    return f"{entity}_status"
+
+
+def _hint(name: str, candidates: Collection[str], what: str) -> str:
+    return did_you_mean(name, candidates) or (f" ({what}: {', '.join(candidates)})" if candidates else "")
+
+
+class _WorkflowBuilder:
+    def __init__(
+        self,
+        doc: YamlDoc,
+        entities: Mapping[str, EntitySpec],
+        known: Collection[str],
+        groups: Mapping[str, GroupSpec] | None,
+        picklists: Mapping[str, Picklist] | None,
+    ) -> None:
+        self.doc = doc
+        self.entities = entities
+        self.known = known
+        self.groups = groups  # None when groups.yaml could not be read: groups are not checked
+        self.picklists = picklists
+        self.errors: list[SpecError] = []
+
+    def error(self, loc: Location, message: str) -> None:
+        self.errors.append(SpecError(loc, message))
+
+    def workflow(self, name: str, data: dict[str, Any]) -> WorkflowSpec:
+        path: YamlPath = (name,)
+        entity = self.entities.get(name)
+        if name not in self.known:
+            self.error(self.doc.key_at(path), f"unknown entity '{name}'{did_you_mean(name, self.known)}")
+        status_field = opt_str(data.get("field"))
+        if entity is not None and status_field is not None:
+            self.check_status_field(entity, status_field, (*path, "field"))
+        states = self.states(name, data.get("states"))
+        initial = opt_str(data.get("initial"))
+        if initial is not None and states and initial not in states:
+            self.error(self.doc.at((*path, "initial")), f"unknown state '{initial}' as 'initial'{_hint(initial, states, 'states')}")
+        mutable = str_items(data.get("mutable"))
+        if entity is not None:
+            for i, ref in mutable:
+                if ref not in entity.fields:
+                    message = f"unknown field '{ref}' of '{name}' in 'mutable'{did_you_mean(ref, entity.fields)}"
+                    self.error(self.doc.at((*path, "mutable", i)), message)
+        checker = CallChecker(self.doc, entity, self.entities, self.known, self.picklists)
+        transitions = {
+            tname: self.transition(path, tname, mapping(raw), states, entity, checker)
+            for tname, raw in mapping(data.get("transitions")).items()
+        }
+        self.errors.extend(checker.errors)
+        return WorkflowSpec(
+            entity=name,
+            field=status_field or "",
+            initial=initial if initial in states else next(iter(states), ""),
+            states=states,
+            transitions=transitions,
+            mutable=tuple(ref for _, ref in mutable),
+            location=self.doc.key_at(path),
+        )
+
+    def check_status_field(self, entity: EntitySpec, name: str, path: YamlPath) -> None:
+        f = entity.fields.get(name)
+        if f is None:
+            statuses = [f.name for f in entity.fields.values() if f.type == STATUS]
+            hint = did_you_mean(name, entity.fields) or (
+                f" (its status field: {statuses[0]})" if statuses else f" — add `{name}: {{type: status}}` to {entity.file or entity.name}"
+            )
+            self.error(self.doc.at(path), f"unknown field '{name}' of '{entity.name}'{hint}")
+        elif f.type != STATUS:
+            message = f"'{entity.name}.{name}' is a {f.type} field: a workflow moves a field of type status"
+            self.error(self.doc.at(path), message)
+
+    def states(self, entity: str, raw: Any) -> dict[str, StateSpec]:
+        result: dict[str, StateSpec] = {}
+        for i, (code, value) in enumerate(mapping(raw).items()):
+            data = mapping(value)
+            order = opt_int(data.get("order"))
+            result[code] = StateSpec(
+                code=code,
+                label=label_of(data.get("label"), code),
+                colour=opt_str(data.get("colour")),
+                editable=flag(data.get("editable"), default=True),
+                final=flag(data.get("final")),
+                order=order if order is not None else i + 1,
+                location=self.doc.key_at((entity, "states", code)),
+            )
+        return result
+
+    def transition(
+        self,
+        workflow: YamlPath,
+        name: str,
+        data: dict[str, Any],
+        states: Mapping[str, StateSpec],
+        entity: EntitySpec | None,
+        checker: CallChecker,
+    ) -> TransitionSpec:
+        path: YamlPath = (*workflow, "transitions", name)
+        if name in BASE_ACTIONS:
+            message = f"transition name '{name}' is taken by the right of the same name ({', '.join(BASE_ACTIONS)}): choose another name"
+            self.error(self.doc.key_at(path), message)
+        target = opt_str(data.get("to"))
+        if target is not None and states and target not in states:
+            self.error(self.doc.at((*path, "to")), f"unknown state '{target}' in 'to'{_hint(target, states, 'states')}")
+        condition = opt_str(data.get("condition"))
+        if condition is not None and entity is not None:
+            for problem in expression_problems(condition, record_names(entity)):
+                self.error(self.doc.at((*path, "condition")), problem)
+        groups = str_items(data.get("groups"))
+        if self.groups is not None:
+            for i, group in groups:
+                if group not in self.groups:
+                    self.error(self.doc.at((*path, "groups", i)), f"unknown group '{group}'{_hint(group, self.groups, 'groups')}")
+        raw_effects = data.get("effects")
+        effects: list[EffectSpec] = []
+        for i, raw in enumerate(raw_effects if isinstance(raw_effects, list) else []):
+            call = checker.call(raw, (*path, "effects", i), "effect")
+            if call is not None:
+                effects.append(EffectSpec(call.verb, call.args, call.location))
+        return TransitionSpec(
+            name=name,
+            label=label_of(data.get("label"), name),
+            sources=self.sources(path, data.get("from"), target, states),
+            target=target,
+            groups=tuple(g for _, g in groups),
+            condition=condition,
+            condition_message=opt_label(data.get("condition_message")),
+            confirm=opt_label(data.get("confirm")),
+            effects=tuple(effects),
+            audit=flag(data.get("audit")),
+            location=self.doc.key_at(path),
+        )
+
+    def sources(self, path: YamlPath, raw: Any, target: str | None, states: Mapping[str, StateSpec]) -> tuple[str, ...]:
+        """The `from` states; "*" is expanded: every non-final state (every state without `to`)."""
+        if raw == ANY_STATE:
+            return tuple(code for code, s in states.items() if target is None or not s.final)
+        if isinstance(raw, str):
+            items: list[tuple[YamlPath, str]] = [((*path, "from"), raw)]
+        else:
+            items = [((*path, "from", i), code) for i, code in str_items(raw)]
+        result: list[str] = []
+        for where, code in items:
+            state = states.get(code)
+            if state is None:
+                if states and NAME.match(code):  # else the schema check reported it
+                    self.error(self.doc.at(where), f"unknown state '{code}' in 'from'{_hint(code, states, 'states')}")
+            elif state.final and target is not None and target != code:
+                self.error(self.doc.at(where), f"state '{code}' is final: no transition may leave it")
+            result.append(code)
+        return tuple(result)
+
+
+def build_workflows(
+    doc: YamlDoc,
+    entities: Mapping[str, EntitySpec],
+    known: Collection[str],
+    groups: Mapping[str, GroupSpec] | None,
+    picklists: Mapping[str, Picklist] | None,
+) -> tuple[dict[str, WorkflowSpec], list[SpecError]]:
+    """The workflows by entity name (also for unknown entities, so that group rights naming
+    their transitions are not reported twice) and their errors. `groups` / `picklists`: None
+    when their file could not be read."""
+    builder = _WorkflowBuilder(doc, entities, known, groups, picklists)
+    workflows = {
+        name: builder.workflow(name, raw) for name, raw in mapping(doc.data).items() if isinstance(raw, dict)
+    }
+    return workflows, builder.errors
+
+
+def check_status_fields(
+    entities: Mapping[str, EntitySpec], docs: Mapping[str, YamlDoc], workflows: Mapping[str, WorkflowSpec]
+) -> list[SpecError]:
+    """Every status field is the one field its entity's workflow names."""
+    errors: list[SpecError] = []
+    for name, doc in docs.items():
+        entity = entities.get(name)
+        workflow = workflows.get(name)
+        if entity is None or (workflow is not None and _status_field(entities, workflow) is None):
+            continue  # no entity, or a workflow whose `field` is wrong: reported already
+        for f in entity.fields.values():
+            if f.type != STATUS:
+                continue
+            if workflow is None:
+                message = (
+                    f"status field '{f.name}' needs a workflow: add '{name}:' to workflows.yaml "
+                    f"with `field: {f.name}`, its states and transitions"
+                )
+            elif workflow.field != f.name:
+                message = (
+                    f"'{name}' has one status field, '{workflow.field}' (named by its workflow): "
+                    f"make '{f.name}' a choice field"
+                )
+            else:
+                continue
+            errors.append(SpecError(doc.key_at(("fields", f.name)), message))
+    return errors
+
+
+def status_picklists(
+    entities: Mapping[str, EntitySpec], workflows: Mapping[str, WorkflowSpec]
+) -> dict[str, Picklist]:
+    """`<entity>_status` for each workflow: its states as codes, in display order."""
+    result: dict[str, Picklist] = {}
+    for name, workflow in workflows.items():
+        f = _status_field(entities, workflow)
+        if f is None:
+            continue
+        values = sorted(
+            (PicklistValue(s.code, s.label, s.colour, s.order, True) for s in workflow.states.values()),
+            key=lambda v: v.order,
+        )
+        picklist_name = status_picklist_name(name)
+        result[picklist_name] = Picklist(picklist_name, f.label, tuple(values), workflow.location)
+    return result
+
+
+def with_status_fields(
+    entities: Mapping[str, EntitySpec], workflows: Mapping[str, WorkflowSpec]
+) -> dict[str, EntitySpec]:
+    """Bind each status field to its workflow: read-only, the generated picklist, the initial
+    state as default (the quoted code, an expression like any default)."""
+    result = dict(entities)
+    for name, workflow in workflows.items():
+        f = _status_field(entities, workflow)
+        if f is None:
+            continue
+        bound = dataclasses.replace(
+            f,
+            readonly=True,
+            picklist=status_picklist_name(name),
+            default=f"'{workflow.initial}'" if workflow.initial else None,
+        )
+        entity = entities[name]
+        result[name] = dataclasses.replace(entity, fields={**entity.fields, f.name: bound})
+    return result
+
+
+def _status_field(entities: Mapping[str, EntitySpec], workflow: WorkflowSpec) -> FieldSpec | None:
+    entity = entities.get(workflow.entity)
+    f = entity.fields.get(workflow.field) if entity is not None else None
+    return f if f is not None and f.type == STATUS else None
+
+
+def picklist_conflicts(generated: Collection[str], picklists_doc: YamlDoc) -> list[SpecError]:
+    """A picklist of picklists.yaml named like a generated `<entity>_status`."""
+    return [
+        SpecError(
+            picklists_doc.key_at((name,)),
+            f"picklist '{name}' is generated from the workflow of '{name.removesuffix('_status')}' "
+            "(workflows.yaml): choose another name",
+        )
+        for name in mapping(picklists_doc.data)
+        if name in generated
+    ]
+
+
+def build_computes(
+    entities: Mapping[str, EntitySpec],
+    docs: Mapping[str, YamlDoc],
+    known: Collection[str],
+    picklists: Mapping[str, Picklist] | None,
+) -> tuple[dict[str, EntitySpec], list[SpecError]]:
+    """Entities with their `compute:` verbs, checked against the compute declarations."""
+    result = dict(entities)
+    errors: list[SpecError] = []
+    for name, doc in docs.items():
+        entity = entities.get(name)
+        raw = doc.data.get("compute") if isinstance(doc.data, dict) else None
+        if entity is None or not isinstance(raw, list):
+            continue
+        checker = CallChecker(doc, entity, entities, known, picklists)
+        computes: list[ComputeSpec] = []
+        for i, item in enumerate(raw):
+            call = checker.call(item, ("compute", i), "compute")
+            if call is not None:
+                computes.append(ComputeSpec(call.verb, call.args, call.location))
+        errors.extend(checker.errors)
+        result[name] = dataclasses.replace(entity, computes=tuple(computes))
+    return result, errors
