@@ -1,4 +1,4 @@
-"""The `comptoir` command: serve, check, migrate, demo, user add, token.
+"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify.
 
 User errors (an invalid configuration, a refused migration, an unknown group or login, an
 unreachable database) print a clear message on standard error and exit with status 1,
@@ -336,6 +336,36 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the audit log's hash chain and compare the audited records with their
+    snapshots; exit 1 naming each broken entry and each record changed behind the app's back."""
+    from app.engine.audit import verify
+
+    rt = open_runtime()
+    try:
+        report = verify(rt)
+    finally:
+        rt.engine.dispose()
+    for problem in report.problems:
+        print(problem)
+    if not report.ok:
+        print(
+            _msg(
+                f"Journal d'audit : {len(report.problems)} anomalie(s) sur {report.entries} entrée(s)",
+                f"audit log: {len(report.problems)} problem(s) in {report.entries} entries",
+            ),
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        _msg(
+            f"Journal d'audit intègre : {report.entries} entrée(s), {report.records} document(s) vérifié(s)",
+            f"audit log intact: {report.entries} entries, {report.records} records checked",
+        )
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -430,6 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="créer un jeton d'API (seul le jeton est affiché) / new API token (prints only the token)")
     token.add_argument("login")
     token.set_defaults(func=cmd_token)
+
+    audit = sub.add_parser("audit", help="journal d'audit / audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser("verify", help="vérifier la chaîne et les documents / verify the chain and the records")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

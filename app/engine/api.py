@@ -1,4 +1,5 @@
-"""The REST API under /api/v1: list, create, read, update and delete records of any entity.
+"""The REST API under /api/v1: list, create, read, update and delete records of any entity,
+and run workflow transitions (POST /{entity}/{id}/actions/{name}).
 
 Every request authenticates with `Authorization: Bearer <token>` and goes through the Store,
 so parsing, permissions and locking are the admin's. Database work runs in a worker thread,
@@ -19,10 +20,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.engine.auth import principal_from_token
+from app.engine.links import describe, linkable, links_of
 from app.engine.openapi import openapi_document
 from app.engine.runtime import Runtime
 from app.engine.store import MAX_PAGE_SIZE, Store, StoreError
-from app.web.errors import ApiError, error_response
+from app.engine.workflow import TransitionRefused, allowed_actions, run_transition
+from app.web.errors import ApiError, error_body, error_response
 
 log = logging.getLogger("comptoir.api")
 
@@ -46,6 +49,7 @@ def api_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/openapi.json", api.openapi, methods=["GET"]),
         Route("/{entity}", api.collection, methods=every),
         Route("/{entity}/{id}", api.item, methods=every),
+        Route("/{entity}/{id}/actions/{name}", api.action, methods=every),
         Route("/{rest:path}", api.not_found, methods=every),
     ]
 
@@ -95,6 +99,13 @@ class RecordApi:
             return await self._run(request, entity, lambda store: self._delete(store, entity, raw_id))
         return _method_not_allowed(request, "GET, PATCH, DELETE")
 
+    async def action(self, request: Request) -> Response:
+        entity = request.path_params["entity"]
+        if request.method != "POST":
+            return _method_not_allowed(request, "POST")
+        raw_id, name = request.path_params["id"], request.path_params["name"]
+        return await self._run(request, entity, lambda store: self._transition(store, entity, raw_id, name))
+
     # --- plumbing ----------------------------------------------------------------------
 
     async def _body(self, request: Request) -> bytes | ApiError:
@@ -121,6 +132,11 @@ class RecordApi:
             response = work(store)
             session.commit()
             return response
+        except TransitionRefused as exc:
+            session.rollback()
+            body = error_body(exc.code, exc.message, exc.field)
+            body["error"]["allowed"] = exc.allowed
+            return JSONResponse(body, status_code=exc.status)
         except (StoreError, ApiError) as exc:
             session.rollback()
             return error_response(exc.status, exc.code, exc.message, exc.field)
@@ -181,20 +197,20 @@ class RecordApi:
             page=page,
             page_size=page_size,
         )
-        items = [store.serialize(row, with_children=False) for row in result.rows]
+        items = with_workflow(store, result.rows, [store.serialize(row, with_children=False) for row in result.rows])
         return JSONResponse(
             {"items": items, "total": result.total, "page": result.page, "page_size": result.page_size}
         )
 
     def _get(self, store: Store, entity: str, raw_id: str) -> Response:
         obj = store.get(entity, _path_id(store, entity, raw_id, "read"))
-        return _record_response(store.serialize(obj), 200)
+        return _record_response(record_out(store, obj), 200)
 
     def _create(self, store: Store, entity: str, body: bytes | ApiError) -> Response:
         data = _object(body)
         obj = store.create(entity, data)
         store.session.flush()
-        response = _record_response(store.serialize(obj), 201)
+        response = _record_response(record_out(store, obj), 201)
         response.headers["location"] = record_path(entity, obj.id)
         return response
 
@@ -206,7 +222,18 @@ class RecordApi:
         expected = _expected_version(data.get("version"), if_match)
         obj = store.update(entity, record_id, data, expected_version=expected)
         store.session.flush()
-        return _record_response(store.serialize(obj), 200)
+        return _record_response(record_out(store, obj), 200)
+
+    def _transition(self, store: Store, entity: str, raw_id: str, name: str) -> Response:
+        """`{"record": the record after the transition, "created": [{entity, id, url}, ...]}`."""
+        record_id = _path_id(store, entity, raw_id, "read")
+        result = run_transition(store, entity, record_id, name)
+        record = record_out(store, result.record)
+        created: list[dict[str, Any]] = [{"entity": e, "id": i, "url": record_path(e, i)} for e, i in result.created]
+        response = JSONResponse({"record": record, "created": created}, headers={"etag": f'"{record.get("version")}"'})
+        if created:
+            response.headers["location"] = str(created[0]["url"])
+        return response
 
     def _delete(self, store: Store, entity: str, raw_id: str) -> Response:
         store.delete(entity, _path_id(store, entity, raw_id, "delete"))
@@ -214,6 +241,27 @@ class RecordApi:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def with_workflow(store: Store, rows: list[Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `links` (documents made from / into each record) and `allowed_actions` (the
+    transitions this user may run now) to records of entities that have them."""
+    if not rows:
+        return items
+    entity = rows[0].__entity__
+    if entity.name in linkable(store.spec):
+        described = describe(store, links_of(store, entity.name, [r.id for r in rows]))
+        for row, item in zip(rows, items):
+            item["links"] = described[row.id]
+    if entity.name in store.spec.workflows:
+        for row, item in zip(rows, items):
+            item["allowed_actions"] = [t.name for t in allowed_actions(store, entity, row)]
+    return items
+
+
+def record_out(store: Store, obj: Any) -> dict[str, Any]:
+    return with_workflow(store, [obj], [store.serialize(obj)])[0]
+
 
 
 def _refuse_constant(name: str) -> Any:

@@ -314,6 +314,8 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("datetime", lambda f: DateTime(timezone=False), _parse_datetime, {"type": "string", "format": "date-time"}),
         FieldType("boolean", lambda f: Boolean(), _parse_bool, {"type": "boolean"}),
         FieldType("choice", lambda f: String(50), _parse_str, {"type": "string"}),
+        # a workflow's state (picklist `<entity>_status`); written only by transitions
+        FieldType("status", lambda f: String(50), _parse_str, {"type": "string"}),
         FieldType("multichoice", lambda f: JSON(), _parse_str, {"type": "array", "items": {"type": "string"}}),
         FieldType("link", lambda f: Integer(), _parse_link, {"type": "integer"}),
         FieldType("email", _string_col(254), _pattern(_EMAIL, "adresse e-mail invalide", "invalid e-mail address"), {"type": "string", "format": "email"}, textual=True),
@@ -340,7 +342,7 @@ def parse_value(field: FieldSpec, value: Any, spec: AppSpec) -> Any:
         return None
     if field.type == "password" and value == "":
         return None
-    if field.type == "choice":
+    if field.type in ("choice", "status"):
         result: Any = _parse_choice(value, field, spec)
     elif field.type == "multichoice":
         result = _parse_multichoice(value, field, spec)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import registry as orm_registry
@@ -38,6 +41,9 @@ NAMING = {
 UNINDEXABLE = ("multichoice", "text", "password")
 COUNTER_TABLE = "comptoir_counter"
 TOKEN_TABLE = "comptoir_api_token"
+LINK_TABLE = "comptoir_link"  # documents linked by conversions, both ways
+AUDIT_TABLE = "comptoir_audit"  # append-only, hash-chained (app/engine/audit.py)
+LOG_TABLE = "comptoir_log"  # what happened to a record: transitions and their messages
 
 
 def _utcnow() -> dt.datetime:
@@ -65,6 +71,19 @@ class Models:
     tables: dict[str, Table]
     counters: Table
     tokens: Table
+    system: dict[str, Table]  # LINK_TABLE, AUDIT_TABLE, LOG_TABLE
+
+    @property
+    def links(self) -> Table:
+        return self.system[LINK_TABLE]
+
+    @property
+    def audit(self) -> Table:
+        return self.system[AUDIT_TABLE]
+
+    @property
+    def log(self) -> Table:
+        return self.system[LOG_TABLE]
 
     def cls(self, entity: str) -> type[Record]:
         return self.classes[entity]
@@ -126,6 +145,8 @@ def build_tables(spec: AppSpec) -> tuple[MetaData, dict[str, Table], Table, Tabl
         metadata,
         Column("key", String(200), primary_key=True),
         Column("value", Integer, nullable=False),
+        # the last date numbered in this series: a later number may not carry an earlier date
+        Column("last_date", Date, nullable=True),
     )
     tokens = Table(
         TOKEN_TABLE,
@@ -138,8 +159,54 @@ def build_tables(spec: AppSpec) -> tuple[MetaData, dict[str, Table], Table, Tabl
     return metadata, tables, counters, tokens
 
 
+def build_system_tables(metadata: MetaData) -> dict[str, Table]:
+    links = Table(
+        LINK_TABLE,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("source_entity", String(100), nullable=False),
+        Column("source_id", Integer, nullable=False),
+        Column("target_entity", String(100), nullable=False),
+        Column("target_id", Integer, nullable=False),
+        Column("kind", String(20), nullable=False),  # "child": target made from source; "parent"
+        Column("transition", String(100), nullable=True),
+        Column("created_at", DateTime, nullable=False, default=_utcnow),
+        Index(f"ix_{LINK_TABLE}_source", "source_entity", "source_id", "id"),
+    )
+    audit = Table(
+        AUDIT_TABLE,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3… no gap
+        Column("at", DateTime, nullable=False),
+        Column("entity", String(100), nullable=False),
+        Column("record_id", Integer, nullable=False),
+        Column("event", String(100), nullable=False),
+        Column("payload", Text, nullable=False),  # canonical JSON
+        Column("snapshot_hash", String(64), nullable=False),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+        Index(f"ix_{AUDIT_TABLE}_record", "entity", "record_id", "id"),
+    )
+    log = Table(
+        LOG_TABLE,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime, nullable=False, default=_utcnow),
+        Column("entity", String(100), nullable=False),
+        Column("record_id", Integer, nullable=False),
+        Column("login", String(100), nullable=True),
+        Column("transition", String(100), nullable=True),
+        Column("from_state", String(50), nullable=True),
+        Column("to_state", String(50), nullable=True),
+        Column("message", JSON, nullable=True),  # {"fr": ..., "en": ...}
+        Index(f"ix_{LOG_TABLE}_record", "entity", "record_id", "id"),
+    )
+    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log}
+
+
 def build_models(spec: AppSpec) -> Models:
     metadata, tables, counters, tokens = build_tables(spec)
+    system = build_system_tables(metadata)
     reg = orm_registry(metadata=metadata)
     classes: dict[str, type[Record]] = {}
     for entity in spec.entities.values():
@@ -166,7 +233,13 @@ def build_models(spec: AppSpec) -> Models:
             properties=properties,
             version_id_col=table.c.version,
         )
-    return Models(metadata=metadata, classes=classes, tables=tables, counters=counters, tokens=tokens)
+    models = Models(metadata=metadata, classes=classes, tables=tables, counters=counters, tokens=tokens, system=system)
+    from app.engine.guard import install_guard
+    from app.engine.workflow import compile_workflows
+
+    compile_workflows(spec, models)  # conditions compiled once, each class knows its machine
+    install_guard(models)
+    return models
 
 
 def _class_name(entity: str) -> str:

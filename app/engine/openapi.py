@@ -49,9 +49,9 @@ def field_schema(spec: AppSpec, field: FieldSpec, *, parent_link: bool = False) 
     if field.help is not None:
         schema["description"] = _label(field.help)
     picklist = spec.picklists.get(field.picklist or "")
-    if field.type in ("choice", "multichoice") and picklist is not None:
+    if field.type in ("choice", "status", "multichoice") and picklist is not None:
         codes: list[Any] = picklist.codes()
-        target = schema if field.type == "choice" else schema.setdefault("items", {"type": "string"})
+        target = schema if field.type != "multichoice" else schema.setdefault("items", {"type": "string"})
         target["enum"] = codes
     if field.type == "link" and field.to:
         schema["description"] = (schema.get("description", "") + f" Identifiant (id) d'un enregistrement « {field.to} ».").strip()
@@ -62,7 +62,7 @@ def field_schema(spec: AppSpec, field: FieldSpec, *, parent_link: bool = False) 
             schema["minimum"] = int(field.min)
         if field.max is not None:
             schema["maximum"] = int(field.max)
-    if schema.get("type") == "string" and field.length and field.type not in ("choice", "password"):
+    if schema.get("type") == "string" and field.length and field.type not in ("choice", "status", "password"):
         schema["maxLength"] = field.length
     if field.readonly or parent_link:
         schema["readOnly"] = True
@@ -100,6 +100,44 @@ def _parent_links(spec: AppSpec) -> dict[str, set[str]]:
     return links
 
 
+LINKS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "readOnly": True,
+    "description": (
+        "Documents liés : `child` créé depuis celui-ci, `parent` dont celui-ci est issu. "
+        "/ Linked documents: `child` made from this one, `parent` this one was made from."
+    ),
+    "items": {
+        "type": "object",
+        "required": ["entity", "id", "kind"],
+        "properties": {
+            "entity": {"type": "string"},
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["child", "parent"]},
+            "transition": {"type": ["string", "null"]},
+            "title": {"type": ["string", "null"]},
+        },
+    },
+}
+
+
+def _workflow_properties(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
+    from app.engine.links import linkable
+
+    properties: dict[str, Any] = {}
+    if entity.name in linkable(spec):
+        properties["links"] = LINKS_SCHEMA
+    workflow = spec.workflows.get(entity.name)
+    if workflow is not None:
+        properties["allowed_actions"] = {
+            "type": "array",
+            "readOnly": True,
+            "description": "Actions que vous pouvez lancer maintenant / actions you may run now",
+            "items": {"type": "string", "enum": list(workflow.transitions)},
+        }
+    return properties
+
+
 def entity_schema(spec: AppSpec, entity: EntitySpec, parent_links: set[str]) -> dict[str, Any]:
     numbered = {n.field for n in entity.numbering}
     properties: dict[str, Any] = {"id": {"type": "integer", "readOnly": True}}
@@ -123,6 +161,7 @@ def entity_schema(spec: AppSpec, entity: EntitySpec, parent_links: set[str]) -> 
             "items": _ref(child.entity),
         }
     properties.update(_system_properties())
+    properties.update(_workflow_properties(spec, entity))
     result: dict[str, Any] = {
         "type": "object",
         "title": _label(entity.label),
@@ -185,7 +224,7 @@ def _list_parameters(spec: AppSpec, entity: EntitySpec) -> list[dict[str, Any]]:
             continue
         schema: dict[str, Any] = {"type": "string"}
         picklist = spec.picklists.get(field.picklist or "")
-        if field.type == "choice" and picklist is not None:
+        if field.type in ("choice", "status") and picklist is not None:
             schema["enum"] = picklist.codes()
         params.append(
             {"name": name, "in": "query", "schema": schema, "description": f"{_label(field.label)} (égal / equals)"}
@@ -261,7 +300,75 @@ def _paths(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
             "responses": {"204": {"description": "Supprimé / Deleted"}, **_errors("401", "403", "404", "409")},
         },
     }
-    return {f"/{name}": collection, f"/{name}/{{id}}": item}
+    paths = {f"/{name}": collection, f"/{name}/{{id}}": item}
+    paths.update(_action_paths(spec, entity, id_param))
+    return paths
+
+
+def _action_paths(spec: AppSpec, entity: EntitySpec, id_param: dict[str, Any]) -> dict[str, Any]:
+    workflow = spec.workflows.get(entity.name)
+    if workflow is None:
+        return {}
+    paths: dict[str, Any] = {}
+    for transition in workflow.transitions.values():
+        sources = ", ".join(transition.sources)
+        target = f" → {transition.target}" if transition.target else ""
+        details = [f"Depuis / from: {sources}{target}."]
+        if transition.condition:
+            details.append(f"Condition : `{transition.condition}`.")
+        if transition.groups:
+            details.append(f"Groupes / groups: {', '.join(transition.groups)}.")
+        paths[f"/{entity.name}/{{id}}/actions/{transition.name}"] = {
+            "parameters": [id_param],
+            "post": {
+                "operationId": f"{transition.name}_{entity.name}",
+                "tags": [entity.name],
+                "summary": f"{_label(transition.label)} : {_label(entity.label)}",
+                "description": " ".join(details),
+                "responses": {
+                    "200": {
+                        "description": "L'enregistrement après l'action, et ceux qu'elle a créés / The record, and those created",
+                        "content": {"application/json": {"schema": _ref("ActionResult." + entity.name)}},
+                    },
+                    "409": {
+                        "description": "Action impossible depuis l'état actuel ; `allowed` liste les possibles / Not allowed from the current state",
+                        "content": {"application/json": {"schema": _ref("TransitionRefused")}},
+                    },
+                    **_errors("401", "403", "404", "422"),
+                },
+            },
+        }
+    return paths
+
+
+def _action_schemas(spec: AppSpec) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for name in spec.workflows:
+        if name not in spec.entities:
+            continue
+        schemas[f"ActionResult.{name}"] = {
+            "type": "object",
+            "required": ["record", "created"],
+            "properties": {
+                "record": _ref(name),
+                "created": {
+                    "type": "array",
+                    "description": "Documents créés par l'action (conversions) / records the action created",
+                    "items": {
+                        "type": "object",
+                        "required": ["entity", "id", "url"],
+                        "properties": {"entity": {"type": "string"}, "id": {"type": "integer"}, "url": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    if schemas:
+        refused = copy.deepcopy(ERROR_SCHEMA)
+        inner = refused["properties"]["error"]
+        inner["required"] = [*inner["required"], "allowed"]
+        inner["properties"]["allowed"] = {"type": "array", "items": {"type": "string"}}
+        schemas["TransitionRefused"] = refused
+    return schemas
 
 
 def _self_path() -> dict[str, Any]:
@@ -287,6 +394,7 @@ def openapi_document(spec: AppSpec, *, server_url: str = "/api/v1") -> dict[str,
             continue
         schemas[f"{entity.name}.page"] = _page_schema(entity)
         paths.update(_paths(spec, entity))
+    schemas.update(_action_schemas(spec))
     responses = {
         f"E{code}": {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
         for code, text in _ERRORS.items()

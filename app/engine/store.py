@@ -19,6 +19,7 @@ from app.engine.expressions import evaluate_default
 from app.engine.fieldtypes import FIELD_TYPES, FieldError, parse_value, to_json
 from app.engine.models import Record
 from app.engine.permissions import Principal
+from app.engine.rules import check_frozen, check_matches, values_after
 from app.engine.runtime import Runtime
 from app.spec.expressions import today as clock_today
 from app.spec.model import EntitySpec, FieldSpec, Label
@@ -186,7 +187,7 @@ class Store:
             except FieldError as exc:
                 raise StoreError(400, "bad_filter", exc.message, field=key) from None
         try:
-            if field.type == "choice":
+            if field.type in ("choice", "status"):
                 return raw
             return parse_value(field, raw, self.spec)
         except FieldError as exc:
@@ -222,12 +223,21 @@ class Store:
 
     # --- writing -----------------------------------------------------------------------
 
-    def create(self, entity_name: str, data: Mapping[str, Any]) -> Record:
+    def create(
+        self, entity_name: str, data: Mapping[str, Any], *, system_values: Mapping[str, Any] | None = None
+    ) -> Record:
+        """A new record from user input `data`; `system_values` are set by the engine itself
+        (e.g. a conversion's link back to its source), parsed but allowed on read-only fields."""
         entity = self.entity(entity_name)
         self.require(entity.name, "create")
         values, children = self._parse(entity, data, creating=True)
+        values.update(self._system_values(entity, system_values or {}))
+        workflow = self.spec.workflows.get(entity.name)
+        if workflow is not None:
+            values[workflow.field] = workflow.initial  # a new record starts in the initial state
         self._apply_defaults(entity, values)
         self._check_required(entity, values, creating=True)
+        check_matches(self.session, self.rt, entity, values_after(entity, None, values))
         obj = self.rt.models.cls(entity.name)()
         self._assign(entity, obj, values)
         self._number(entity, obj)
@@ -235,7 +245,18 @@ class Store:
         self.session.add(obj)
         self._flush(entity)
         self._write_children(entity, obj, children)
+        self._compute(entity, obj)
         return obj
+
+    def _system_values(self, entity: EntitySpec, data: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            field = entity.fields[key]
+            try:
+                values[key] = parse_value(field, raw, self.spec)
+            except FieldError as exc:
+                raise StoreError(422, "invalid", f"{field.label.fr} : {exc.message}", field=key) from None
+        return values
 
     def update(
         self, entity_name: str, record_id: Any, data: Mapping[str, Any], *, expected_version: Any = None
@@ -246,21 +267,46 @@ class Store:
             raise self._conflict(entity, obj, expected_version)
         values, children = self._parse(entity, data, creating=False)
         self._check_required(entity, values, creating=False)
+        check_frozen(entity, obj, values)
+        check_matches(self.session, self.rt, entity, values_after(entity, obj, values), changed=values.keys())
         self._assign(entity, obj, values)
         obj.updated_by = self.principal.login  # type: ignore[attr-defined]
         self._flush(entity, obj)
         self._write_children(entity, obj, children)
+        self._compute(entity, obj)
         return obj
+
+    def _compute(self, entity: EntitySpec, obj: Record) -> None:
+        """The entity's compute verbs (e.g. document totals), after the children are written."""
+        if not entity.computes:
+            return
+        from app.engine.verbs import VerbContext, implementation
+
+        ctx = VerbContext(store=self, entity=entity, record=obj)
+        for compute in entity.computes:
+            implementation(compute.verb)(ctx, compute.args)
+        self._flush(entity, obj)
+
+    def flush(self, entity: EntitySpec) -> None:
+        """Flush pending changes, turning database refusals into StoreError (409)."""
+        self._flush(entity)
 
     def delete(self, entity_name: str, record_id: Any) -> None:
         entity = self.entity(entity_name)
         obj = self.get(entity.name, record_id, action="delete")
-        for child in entity.children:
-            for row in self._child_rows(child.entity, child.via, obj.id):
-                self.session.delete(row)
-        self.session.delete(obj)
+        self.session.delete(obj)  # first: a locked record is refused before its children are
+        with self.session.no_autoflush:
+            for child in entity.children:
+                for row in self._child_rows(child.entity, child.via, obj.id):
+                    self.session.delete(row)
         try:
             self.session.flush()
+            from app.engine.links import remove_links
+
+            remove_links(self, entity.name, obj.id)
+        except StoreError:
+            self.session.rollback()
+            raise
         except IntegrityError:
             self.session.rollback()
             raise StoreError(
@@ -290,6 +336,9 @@ class Store:
     def _flush(self, entity: EntitySpec, obj: Record | None = None) -> None:
         try:
             self.session.flush()
+        except StoreError:  # refused by the flush-time guard (a locked record)
+            self.session.rollback()
+            raise
         except StaleDataError:
             self.session.rollback()
             raise StoreError(
@@ -331,6 +380,16 @@ class Store:
             if field is None:
                 raise StoreError(
                     422, "unknown_field", _m(f"champ inconnu « {key} »", f"unknown field '{key}'"), field=key
+                )
+            if field.type == "status" and raw not in (None, ""):
+                raise StoreError(
+                    422,
+                    "use_actions",
+                    _m(
+                        f"« {field.label.fr} » ne se modifie que par les actions : utilisez les actions",
+                        f"'{field.label.en}' changes only through the actions: use the actions",
+                    ),
+                    field=key,
                 )
             if field.readonly and raw not in (None, ""):
                 raise StoreError(
@@ -402,18 +461,42 @@ class Store:
             key = f"{entity.name}.{rule.field}:{period_key(rule.pattern, today)}"
             setattr(obj, rule.field, format_number(rule.pattern, today, self.next_counter(key)))
 
-    def next_counter(self, key: str) -> int:
-        """Increment a named counter in the current transaction (row-locked on PostgreSQL)."""
+    def check_series_date(self, key: str, day: dt.date, field: FieldSpec, entity: EntitySpec) -> None:
+        """Refuse a date before the last one numbered in the series `key` (row locked), then
+        record it: numbers of a series follow the dates."""
         table = self.rt.models.counters
-        # Create the row if missing without failing when a concurrent transaction does too,
-        # then lock it: concurrent callers queue here until the first one commits.
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
+        self._counter_row(key)
+        last = self.session.execute(select(table.c.last_date).where(table.c.key == key).with_for_update()).scalar_one()
+        if last is not None and day < last:
+            raise StoreError(
+                422,
+                "date_before_last",
+                _m(
+                    f"« {field.label.fr} » ({day:%d/%m/%Y}) précède celle du dernier numéro de la série "
+                    f"({last:%d/%m/%Y}) : {entity.label.fr.lower()} doit être daté(e) du {last:%d/%m/%Y} ou après",
+                    f"'{field.label.en}' ({day.isoformat()}) is before the last numbered date of the series ({last.isoformat()})",
+                ),
+                field=field.name,
+            )
+        if last is None or day > last:
+            self.session.execute(table.update().where(table.c.key == key).values(last_date=day))
+
+    def _counter_row(self, key: str) -> None:
+        """Create the counter row if missing, without failing when a concurrent transaction does too."""
+        table = self.rt.models.counters
+        if self.session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
             self.session.execute(pg_insert(table).values(key=key, value=0).on_conflict_do_nothing())
         else:
             self.session.execute(table.insert().prefix_with("OR IGNORE").values(key=key, value=0))
+
+    def next_counter(self, key: str) -> int:
+        """Increment a named counter in the current transaction (row-locked on PostgreSQL)."""
+        table = self.rt.models.counters
+        # Create the row if missing, then lock it: concurrent callers queue here until the
+        # first one commits.
+        self._counter_row(key)
         current = self.session.execute(
             select(table.c.value).where(table.c.key == key).with_for_update()
         ).scalar_one()
@@ -447,7 +530,7 @@ class Store:
                     raise StoreError(422, "invalid", _m("objet attendu", "an object is expected"), field=f"{child.name}[{index}]")
                 data = {k: v for k, v in item.items() if k != child.via}
                 try:
-                    row_id = int(item["id"]) if item.get("id") not in (None, "") else None
+                    row_id = _row_id(item.get("id"))
                     if row_id is not None:
                         if row_id not in existing:
                             raise StoreError(422, "invalid", _m(f"ligne n° {row_id} inconnue", f"unknown row {row_id}"), field="id")
@@ -455,6 +538,11 @@ class Store:
                         if any(getattr(existing[row_id], child_spec.fields[k].column_name) != v for k, v in values.items()):
                             self.require(child.entity, "edit")
                         self._check_required(child_spec, values, creating=False)
+                        check_frozen(child_spec, existing[row_id], values)
+                        check_matches(
+                            self.session, self.rt, child_spec,
+                            values_after(child_spec, existing[row_id], values), changed=values.keys(),
+                        )
                         self._assign(child_spec, existing[row_id], values)
                         existing[row_id].updated_by = self.principal.login  # type: ignore[attr-defined]
                         kept.add(row_id)
@@ -464,6 +552,7 @@ class Store:
                         values[child.via] = parent.id
                         self._apply_defaults(child_spec, values)
                         self._check_required(child_spec, values, creating=True)
+                        check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
                         row = self.rt.models.cls(child.entity)()
                         self._assign(child_spec, row, values)
                         row.created_by = row.updated_by = self.principal.login  # type: ignore[attr-defined]
@@ -505,3 +594,15 @@ def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:
 
 def textual_fields(entity: EntitySpec) -> list[FieldSpec]:
     return [f for f in entity.fields.values() if FIELD_TYPES[f.type].textual]
+
+
+def _row_id(raw: Any) -> int | None:
+    """The id of an existing child row given in a payload, None for a new row."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise StoreError(422, "invalid", _m("identifiant de ligne invalide", "invalid row id"), field="id")
+    try:
+        return int(raw)
+    except ValueError:
+        raise StoreError(422, "invalid", _m(f"identifiant de ligne invalide : « {raw} »", f"invalid row id '{raw}'"), field="id") from None

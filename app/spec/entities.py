@@ -53,6 +53,7 @@ LENGTH_TYPES = ("string", "text", "email", "phone", "url", "password")
 SCALE_TYPES = ("decimal",)
 CHOICE_TYPES = ("choice", "multichoice")
 NUMBERED_TYPES = ("string", "text")
+FROZEN_EXCLUDED = ("status", "password")
 
 DATE_PLACEHOLDERS = ("yyyy", "yy", "mm", "dd")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -91,6 +92,8 @@ class _Checker:
             picklist=opt_str(data.get("picklist")),
             to=opt_str(data.get("to")),
             location=self.doc.key_at(("fields", name)),
+            frozen=flag(data.get("frozen")),
+            match={k: v for k, v in mapping(data.get("match")).items() if isinstance(v, str)},
         )
 
     def check_field_names(self, fields: Mapping[str, FieldSpec]) -> None:
@@ -123,6 +126,7 @@ class _Checker:
                 f"'picklist' only applies to choice and multichoice fields, not to a {f.type} field",
             )
         self.check_bounds(f, path, raw)
+        self.check_rules(f, path, raw, fields)
         if "length" in raw and f.type not in LENGTH_TYPES:
             self.error(
                 self.doc.key_at((*path, "length")),
@@ -140,6 +144,22 @@ class _Checker:
                     self.error(self.doc.key_at((*path, key)), message)
         elif f.default is not None:
             self.check_default(f, (*path, "default"), fields)
+
+    def check_rules(self, f: FieldSpec, path: YamlPath, raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> None:
+        """`frozen` and the own side of `match` (its other side, the linked entity's fields, is
+        checked with the other files in references.py)."""
+        if f.frozen and f.type in FROZEN_EXCLUDED:
+            why = "it changes only by transitions" if f.type == "status" else "a new password is stored differently each time"
+            self.error(self.doc.key_at((*path, "frozen")), f"'frozen' does not apply to a {f.type} field: {why}")
+        if "match" not in raw:
+            return
+        if f.type != "link":
+            self.error(self.doc.key_at((*path, "match")), f"'match' only applies to link fields, not to a {f.type} field")
+            return
+        for theirs, ours in f.match.items():
+            if ours not in fields:
+                message = f"unknown field '{ours}' of '{self.name}' in 'match' of '{f.name}'{did_you_mean(ours, fields)}"
+                self.error(self.doc.at((*path, "match", theirs)), message)
 
     def check_bounds(self, f: FieldSpec, path: YamlPath, raw: Mapping[str, Any]) -> None:
         bounds: dict[str, Any] = {}

@@ -121,6 +121,10 @@ class FieldSpec:
     picklist: str | None = None  # for choice / multichoice
     to: str | None = None  # target entity for link
     location: Location | None = None
+    frozen: bool = False  # may be given on creation, never changed afterwards (e.g. a currency)
+    # for link: {field of the linked record: field of this record} that must be equal,
+    # e.g. {account: account}: the linked contact belongs to this document's client
+    match: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def is_link(self) -> bool:

@@ -1,4 +1,5 @@
-"""Checks across files: link targets, picklists, child collections and required-link cycles."""
+"""Checks across files: link targets, picklists, child collections, link `match` constraints
+and required-link cycles."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def check_references(
             continue
         for f in entity.fields.values():
             errors.extend(_field_refs(f, doc, known, picklists))
+            errors.extend(_match_refs(entity, f, doc, entities))
         for child in entity.children:
             errors.extend(_child_refs(entity, child, doc, entities, known))
     errors.extend(_required_cycles(entities, docs))
@@ -47,6 +49,55 @@ def _field_refs(
             loc = doc.at(("fields", f.name, "picklist"))
             hint = did_you_mean(f.picklist, picklists)
             errors.append(SpecError(loc, f"unknown picklist '{f.picklist}'{hint}"))
+    return errors
+
+
+def describe_field(f: FieldSpec) -> str:
+    """`a link to 'account'`, `a choice field of picklist 'currency'`, `an integer field`."""
+    if f.is_link:
+        return f"a link to '{f.to}'"
+    article = "an" if f.type[:1] in "aeiou" else "a"
+    if f.type in _CHOICE_TYPES:
+        return f"{article} {f.type} field of picklist '{f.picklist}'"
+    return f"{article} {f.type} field"
+
+
+def type_mismatch(
+    ours: FieldSpec, our_entity: str, theirs: FieldSpec, their_entity: str, *, text_from_string: bool = False
+) -> str | None:
+    """Why a value of `theirs` cannot be compared with, or copied into, `ours` (None: it can).
+    Same type, and for links the same target entity, for choices the same picklist;
+    `text_from_string`: a text field may also receive a string field."""
+    same = ours.type == theirs.type and ours.to == theirs.to and (
+        ours.type not in _CHOICE_TYPES or ours.picklist == theirs.picklist
+    )
+    if same or (text_from_string and ours.type == "text" and theirs.type == "string"):
+        return None
+    return (
+        f"'{our_entity}.{ours.name}' is {describe_field(ours)} but '{their_entity}.{theirs.name}' "
+        f"is {describe_field(theirs)}"
+    )
+
+
+def _match_refs(entity: EntitySpec, f: FieldSpec, doc: YamlDoc, entities: Mapping[str, EntitySpec]) -> list[SpecError]:
+    """`match: {their_field: our_field}` of a link: their fields exist on the linked entity and
+    have the type of ours (our fields' existence is checked with the entity's file)."""
+    target = entities.get(f.to or "")
+    if not f.is_link or not f.match or target is None:
+        return []
+    errors: list[SpecError] = []
+    for theirs_name, ours_name in f.match.items():
+        path = ("fields", f.name, "match", theirs_name)
+        theirs, ours = target.fields.get(theirs_name), entity.fields.get(ours_name)
+        if theirs is None:
+            hint = did_you_mean(theirs_name, target.fields)
+            message = f"unknown field '{theirs_name}' of '{target.name}' in 'match' of '{f.name}'{hint}"
+            errors.append(SpecError(doc.key_at(path), message))
+        elif ours is not None:
+            problem = type_mismatch(ours, entity.name, theirs, target.name)
+            if problem is not None:
+                message = f"{problem}: 'match' compares fields of the same type (links to the same entity)"
+                errors.append(SpecError(doc.at(path), message))
     return errors
 
 

@@ -14,6 +14,7 @@ from app.domain.numbering import placeholders, unknown_placeholders
 from app.spec.errors import SpecError
 from app.spec.expressions import EXPRESSION_NAMES, ExpressionError, compile_expression, uncalled_functions
 from app.spec.model import SYSTEM_COLUMNS, EntitySpec, FieldSpec, Location, Picklist
+from app.spec.references import type_mismatch
 from app.spec.suggest import did_you_mean, show
 from app.spec.values import expression_source, label_of
 from app.spec.verbs import VERBS, Arg, Verb, VerbKind, verbs_for
@@ -130,7 +131,8 @@ class CallChecker:
             value, where = raw[a.name], (*path, a.name)
             if a.kind == "entity":
                 target = self.target(a, value, where)
-            result[a.name] = self.value(verb, a, value, where, target, self.codes(raw.get("field")))
+            of = self.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
+            result[a.name] = self.value(verb, a, value, where, of, self.codes(raw.get("field")))
         return {name: result[name] for name in raw if name in result}
 
     # -- one argument --------------------------------------------------------------------
@@ -159,7 +161,7 @@ class CallChecker:
                 for problem in expression_problems(source, record_names(self.entity), codes):
                     self.error(loc, problem)
             return source
-        if a.kind in ("target_children", "target_fields", "field_map"):
+        if a.kind in ("target_children", "target_fields", "field_map", "linked_fields"):
             if not isinstance(value, dict):
                 self.error(loc, f"expected a mapping for {what}, got {show(value)}")
                 return {}
@@ -184,6 +186,11 @@ class CallChecker:
         if value not in self.known:
             self.error(self.doc.at(path), f"unknown entity '{value}'{did_you_mean(value, self.known)}")
         return self.entities.get(value)
+
+    def linked(self, link_name: Any) -> EntitySpec | None:
+        """The entity a link field of this entity points to (None if it is not one: reported)."""
+        f = self.entity.fields.get(link_name) if self.entity is not None and isinstance(link_name, str) else None
+        return self.entities.get(f.to or "") if f is not None and f.is_link else None
 
     def own_field(self, a: Arg, name: str, loc: Location, what: str) -> FieldSpec | None:
         assert self.entity is not None
@@ -234,6 +241,10 @@ class CallChecker:
                 if target is not None:
                     self.target_field(key, key_loc, target, what)
                 continue
+            if a.kind == "linked_fields":
+                result[key] = item
+                self.linked_field(a, key, item, (key_loc, item_loc), target, what)
+                continue
             result[key] = item
             if not isinstance(item, str):
                 self.error(item_loc, f"expected a name for '{key}' in {what}, got {show(item)}")
@@ -247,6 +258,29 @@ class CallChecker:
                     hint = _names_hint(key, theirs, "child collections")
                     self.error(key_loc, f"unknown child collection '{key}' of '{target.name}' in {what}{hint}")
         return result
+
+    def linked_field(
+        self, a: Arg, ours_name: str, theirs_name: Any, locs: tuple[Location, Location], linked: EntitySpec | None, what: str
+    ) -> None:
+        """One `our_field: their_field` of a LINKED_FIELDS argument (`linked`: None when the link
+        argument is wrong, which is reported on its own)."""
+        key_loc, item_loc = locs
+        ours = self.own_field(a, ours_name, key_loc, what) if self.entity is not None else None
+        if not isinstance(theirs_name, str):
+            self.error(item_loc, f"expected a field name for '{ours_name}' in {what}, got {show(theirs_name)}")
+            return
+        if linked is None:
+            return
+        theirs = linked.fields.get(theirs_name)
+        if theirs is None:
+            hint = did_you_mean(theirs_name, linked.fields)
+            self.error(item_loc, f"unknown field '{theirs_name}' of '{linked.name}' in {what}{hint}")
+        elif theirs.type == "password" or (ours is not None and ours.type == "password"):
+            self.error(item_loc, f"password fields are never copied ({what})")
+        elif ours is not None and self.entity is not None:
+            problem = type_mismatch(ours, self.entity.name, theirs, linked.name, text_from_string=True)
+            if problem is not None:
+                self.error(item_loc, f"{problem}: {what} copies between fields of the same type")
 
     def target_field(self, name: str, loc: Location, target: EntitySpec, what: str) -> None:
         f = target.fields.get(name)

@@ -29,6 +29,7 @@ ArgKind = Literal[
     "target_children",  # {child collection of the target: child collection of this entity}
     "target_fields",  # {field of the target: expression on this record}
     "field_map",  # {name of the verb's choosing: field of the entity}
+    "linked_fields",  # {field of the entity: field of the record its `via` link argument points to}
     "expression",  # an expression on the record (app.spec.expressions)
     "label",  # {fr, en} or one text for both
     "pattern",  # a numbering pattern such as `FA{yy}{mm}-{0000}`
@@ -41,6 +42,7 @@ TARGET_LINK: ArgKind = "target_link"
 TARGET_CHILDREN: ArgKind = "target_children"
 TARGET_FIELDS: ArgKind = "target_fields"
 FIELD_MAP: ArgKind = "field_map"
+LINKED_FIELDS: ArgKind = "linked_fields"
 EXPRESSION: ArgKind = "expression"
 LABEL: ArgKind = "label"
 PATTERN: ArgKind = "pattern"
@@ -63,6 +65,7 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "target_children": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
     "target_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
     "field_map": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
+    "linked_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
     "expression": _EXPRESSION,
     "label": _LABEL,
     "pattern": {"type": "string", "minLength": 1},
@@ -76,7 +79,8 @@ class Arg:
     kind: ArgKind
     required: bool = True
     types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP values: the field types accepted (empty: any)
-    writes: bool = False  # for FIELD: the verb writes it, so it may not be the status field
+    writes: bool = False  # for FIELD (and LINKED_FIELDS keys): the verb writes it, so not the status field
+    via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",))
     help: str = ""
 
     def json_schema(self) -> dict[str, Any]:
@@ -156,6 +160,18 @@ _DECLARED: tuple[Verb, ...] = (
         ),
     ),
     Verb(
+        "fill_from",
+        COMPUTE,
+        "Fills the empty fields of the record from the record a link points to (e.g. the billing "
+        "address from the client); a field that has a value is left as it is.",
+        (
+            Arg("link", FIELD, types=("link",), help="The link field, e.g. `account`."),
+            Arg("fields", LINKED_FIELDS, writes=True, via="link",
+                help="{our_field: field of the linked record}, e.g. {billing_city: city}: same types "
+                     "(links to the same entity; a text field may take a string)."),
+        ),
+    ),
+    Verb(
         "document_totals",
         COMPUTE,
         "Computes a document's totals (EN 16931 rounding) from its lines.",
@@ -176,6 +192,10 @@ def declare(verb: Verb) -> Verb:
         raise ValueError(f"verb '{verb.name}' is declared twice")
     if len({a.name for a in verb.args}) != len(verb.args):
         raise ValueError(f"verb '{verb.name}' declares an argument twice")
+    for a in verb.args:
+        link = verb.arg(a.via) if a.via else None
+        if a.kind == "linked_fields" and (link is None or link.kind != "field" or link.types != ("link",)):
+            raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs `via`: an argument naming a link field")
     VERBS[verb.name] = verb
     return verb
 

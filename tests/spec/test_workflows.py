@@ -454,7 +454,7 @@ def test_computes_are_loaded(make_config: MakeConfig) -> None:
 
 def test_verb_declarations() -> None:
     assert set(verbs_for("effect")) == {"set", "assign_number", "log", "copy_to"}
-    assert set(verbs_for("compute")) == {"document_totals"}
+    assert set(verbs_for("compute")) == {"document_totals", "fill_from"}
     assign = VERBS["assign_number"]
     assert (assign.required, assign.optional) == (("field", "pattern"), ("date_field", "series"))
     for verb in VERBS.values():

@@ -8,7 +8,9 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 
+from app.engine.admin.actions import ROUTE_NAME, action_endpoint
 from app.engine.admin.auth import SessionAuth, SpecAuthorization
 from app.engine.admin.csrf import CSRFMiddleware, csrf_input, csrf_token
 from app.engine.admin.i18n import register_french
@@ -54,4 +56,7 @@ def mount_admin(app: Starlette, rt: Runtime) -> None:
     admin.templates.env.globals["csrf_input"] = csrf_input
     for view in views:
         admin.add_view(view)
+    identities = {v.comptoir_entity.name: v.identity for v in views}
+    route = Route("/_action/{entity}/{pk:int}/{name}", action_endpoint(rt, identities), methods=["POST"], name=ROUTE_NAME)
+    admin.admin.router.routes.insert(0, route)
     app.state.admin = admin

@@ -147,6 +147,8 @@ class SpecFilter:
 
 
 def filter_kind(field: FieldSpec) -> str:
+    if field.type == "status":
+        return "choice"  # a workflow's states are a picklist
     if field.type in ("choice", "boolean", "link", "multichoice"):
         return field.type
     if field.type in RANGE_TYPES:

@@ -63,7 +63,7 @@ def display(spec: AppSpec, field: FieldSpec, value: Any, *, short: bool = False)
         return date(value)
     if kind == "boolean":
         return "Oui" if value else "Non"
-    if kind == "choice":
+    if kind in ("choice", "status"):
         picklist = spec.picklists.get(field.picklist or "")
         entry = picklist.value(str(value)) if picklist is not None else None
         return _badge(entry.label.fr if entry else str(value), entry.colour if entry else None)

@@ -95,6 +95,18 @@ class TextAreaInputField(_RawTextMixin, TextAreaField):  # type: ignore[misc]
     """A text area holding the raw text typed."""
 
 
+class StatusField(TextInputField):
+    """A workflow state, read-only: shows the state's label (actions change it, not forms)."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, *, labels: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.labels = labels
+
+    def _value(self) -> str:
+        code = super()._value()
+        return self.labels.get(code, code)
+
+
 class LinkField(AjaxSelectField):
     """sqladmin's searchable select (select2 + ajax), with a French refusal."""
 
@@ -146,6 +158,15 @@ def build_field(spec: AppSpec, entity: EntitySpec, field: FieldSpec, loader: Any
     common: dict[str, Any] = {"label": label, "description": description}
     if default is not None and not field.readonly:
         common["default"] = default_factory(spec, field, default)
+    if field.readonly and field.type == "status":
+        picklist = spec.picklists.get(field.picklist or "")
+        labels = {v.code: v.label.fr for v in picklist.values} if picklist is not None else {}
+        return StatusField(
+            labels=labels,
+            spec_field=field,
+            render_kw={"class": "form-control-plaintext", "readonly": True, "tabindex": "-1"},
+            **common,
+        )
     if field.readonly:
         return TextInputField(
             spec_field=field,

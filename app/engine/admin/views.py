@@ -21,6 +21,7 @@ from starlette.requests import Request
 from wtforms import Form
 
 from app.engine.admin import children as child_tables
+from app.engine.admin.actions import record_panels
 from app.engine.admin.auth import current_principal
 from app.engine.admin.errors import AdminFormError, french
 from app.engine.admin.filters import SpecFilter, apply_filters, build_filters, filter_kind
@@ -35,6 +36,7 @@ from app.engine.models import Record
 from app.engine.permissions import Principal
 from app.engine.runtime import Runtime
 from app.engine.store import Store, StoreError
+from app.engine.workflow import machine_of
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.model import AppSpec, EntitySpec, FieldSpec, Location
 
@@ -121,7 +123,7 @@ class EntityView(ModelView):
             return ""
         if field.is_link:
             return str(value)
-        if field.type == "choice":
+        if field.type in ("choice", "status"):
             return choice_label(self.comptoir_rt.spec, field, str(value))
         if field.type in ("multichoice", "boolean"):
             return str(display(self.comptoir_rt.spec, field, value))
@@ -172,7 +174,33 @@ class EntityView(ModelView):
         return {"comptoir_children": await self._child_tables(request, None)}
 
     async def edit_context(self, request: Request) -> dict[str, Any]:
-        return {"comptoir_children": await self._child_tables(request, request.path_params["pk"])}
+        context: dict[str, Any] = {"comptoir_children": await self._child_tables(request, request.path_params["pk"])}
+        context.update(await self._record_panels(request))
+        return context
+
+    async def _record_panels(self, request: Request) -> dict[str, Any]:
+        rt, entity, principal = self.comptoir_rt, self.comptoir_entity, self.principal(request)
+
+        def build(session: Session) -> dict[str, Any]:
+            store = Store(rt, session, principal)
+            obj = store.get(entity.name, request.path_params["pk"])
+            return record_panels(rt, store, request, obj, self.comptoir_identities)
+
+        return await self._in_session(build)
+
+    # --- locked records (workflow states that are not editable) ------------------------------
+
+    def _locked(self, model: Any) -> bool:
+        machine = machine_of(model) if isinstance(model, Record) else None
+        return machine is not None and machine.locked(getattr(model, machine.status_column, None))
+
+    async def check_can_delete(self, request: Request, model: Any) -> bool:
+        return not self._locked(model) and bool(await super().check_can_delete(request, model))
+
+    async def check_can_edit(self, request: Request, model: Any) -> bool:
+        if self._locked(model) and not machine_of(model).mutable_columns:  # type: ignore[union-attr]
+            return False
+        return bool(await super().check_can_edit(request, model))
 
     async def _child_tables(self, request: Request, pk: Any) -> list[child_tables.ChildTable]:
         rt, entity = self.comptoir_rt, self.comptoir_entity
@@ -232,6 +260,7 @@ class EntityView(ModelView):
                 "comptoir_sections": detail_sections(rt.spec, entity, self.comptoir_layout, obj, link_url),
                 "comptoir_children": child_tables.tables_from_records(rt, session, entity, rows, for_input=False),
                 "comptoir_audit": audit_line(obj),
+                **record_panels(rt, store, request, obj, self.comptoir_identities),
             }
 
         return await self._in_session(build)

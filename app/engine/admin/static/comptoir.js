@@ -43,6 +43,16 @@
       $('#modal-delete-text').text('Supprimer définitivement ' + what + ' ?');
     });
 
+    // Workflow actions: the transition's confirmation text, and one submission only.
+    $(document).on('submit', 'form.comptoir-action', function (event) {
+      var question = this.getAttribute('data-confirm');
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        return;
+      }
+      $(this).find('button[type="submit"]').prop('disabled', true);
+    });
+
     // Child collections: add and remove rows.
     $(document).on('click', '[data-add-child]', function () {
       var $box = $(this).closest('.comptoir-children');

@@ -1,0 +1,339 @@
+"""Running the state machines of workflows.yaml.
+
+At start-up each workflow is compiled onto its entity's class (`__workflow__`: the conditions
+compiled once, the locked states, the columns that may still change). A transition runs in
+one transaction: the record is read with a row lock, then the state, the right, the groups
+and the condition are checked, the effects run in order (verbs), the status moves to its
+target, the record's log gets an entry and, with `audit: true`, the hash-chained audit log
+too. Any refusal or error rolls everything back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from app.engine.store import Store, StoreError
+from app.engine.verbs import VerbContext, implementation, implemented, load_plugins
+from app.spec.errors import SpecError, SpecInvalid
+from app.spec.expressions import CompiledExpression, compile_expression
+from app.spec.model import AppSpec, EntitySpec, Label, Location
+from app.spec.workflow_model import TransitionSpec, WorkflowSpec
+
+if TYPE_CHECKING:
+    from app.engine.models import Models, Record
+
+# session.info key: {(entity, record id): columns the running transition may write}
+RUNNING = "comptoir_running_transitions"
+SYSTEM_WRITES = frozenset({"updated_at", "updated_by", "version"})
+
+
+def _m(fr: str, en: str) -> str:
+    return f"{fr} / {en}"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A workflow compiled for its entity's class."""
+
+    spec: WorkflowSpec
+    entity: EntitySpec
+    status_column: str
+    locked_states: frozenset[str]
+    mutable_columns: frozenset[str]  # the `mutable` fields' columns
+    child_mutable: dict[str, frozenset[str]]  # child collection -> columns (`lines.quantity_delivered`)
+    conditions: dict[str, CompiledExpression]
+    writes: dict[str, frozenset[str]]  # transition -> columns its effects write
+
+    def locked(self, state: Any) -> bool:
+        return state in self.locked_states
+
+    def state_label(self, state: Any) -> str:
+        found = self.spec.states.get(str(state))
+        return found.label.fr if found is not None else str(state)
+
+
+class TransitionRefused(StoreError):
+    """409: the transition does not start from the record's state; `allowed` names those that do."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(409, "transition_not_allowed", message)
+        self.allowed = allowed
+
+
+def record_name(obj: Record) -> str:
+    """« facture FA2401-0001 », or « facture n° 12 » while it has no title (a draft's number)."""
+    entity = obj.__entity__
+    title = getattr(obj, entity.title, None) if entity.title in entity.fields else None
+    if title in (None, ""):
+        return f"{entity.label.fr.lower()} n° {obj.id}"
+    return f"{entity.label.fr.lower()} {obj}"
+
+
+def machine_of(obj_or_cls: Any) -> Machine | None:
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    found = getattr(cls, "__workflow__", None)
+    return found if isinstance(found, Machine) else None
+
+
+def _where(spec: WorkflowSpec, located: Location | None) -> Location:
+    return located or spec.location or Location("workflows.yaml", 1, 1)
+
+
+def _written_columns(entity: EntitySpec, transition: TransitionSpec) -> frozenset[str]:
+    """Columns the effects write: the `field` of set and assign_number (numbers, dates)."""
+    columns: set[str] = set()
+    for effect in transition.effects:
+        name = effect.args.get("field") if effect.verb in ("set", "assign_number") else None
+        if isinstance(name, str) and name in entity.fields:
+            columns.add(entity.fields[name].column_name)
+    return frozenset(columns)
+
+
+def compile_machine(spec: AppSpec, workflow: WorkflowSpec) -> Machine:
+    entity = spec.entities[workflow.entity]
+    status = entity.fields[workflow.field]
+    mutable: set[str] = set()
+    child_mutable: dict[str, set[str]] = {}
+    for name in workflow.mutable:
+        collection, dot, child_field = name.partition(".")
+        if dot:
+            child = next((c for c in entity.children if c.name == collection), None)
+            child_spec = spec.entities[child.entity] if child is not None else None
+            if child_spec is not None and child_field in child_spec.fields:
+                child_mutable.setdefault(collection, set()).add(child_spec.fields[child_field].column_name)
+        elif name in entity.fields:
+            mutable.add(entity.fields[name].column_name)
+    return Machine(
+        spec=workflow,
+        entity=entity,
+        status_column=status.column_name,
+        locked_states=frozenset(code for code, s in workflow.states.items() if not s.editable),
+        mutable_columns=frozenset(mutable),
+        child_mutable={k: frozenset(v) for k, v in child_mutable.items()},
+        conditions={t.name: compile_expression(t.condition) for t in workflow.transitions.values() if t.condition},
+        writes={t.name: _written_columns(entity, t) for t in workflow.transitions.values()},
+    )
+
+
+def compile_workflows(spec: AppSpec, models: Models) -> None:
+    """Attach each entity's compiled machine to its class; every verb needs an implementation."""
+    load_plugins()
+    errors: list[SpecError] = []
+    have = implemented()
+    for workflow in spec.workflows.values():
+        if not isinstance(workflow, WorkflowSpec) or workflow.entity not in models.classes:
+            continue
+        for transition in workflow.transitions.values():
+            for effect in transition.effects:
+                if effect.verb not in have:
+                    errors.append(SpecError(_where(workflow, effect.location), f"verb '{effect.verb}' has no implementation"))
+        models.classes[workflow.entity].__workflow__ = compile_machine(spec, workflow)  # type: ignore[attr-defined]
+    for entity in spec.entities.values():
+        for compute in entity.computes:
+            if compute.verb not in have:
+                where = compute.location or entity.location or Location(entity.file or entity.name, 1, 1)
+                errors.append(SpecError(where, f"verb '{compute.verb}' has no implementation"))
+    if errors:
+        raise SpecInvalid(errors)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def workflow_of(store: Store, entity: EntitySpec) -> Machine | None:
+    return machine_of(store.rt.models.cls(entity.name))
+
+
+def _in_groups(store: Store, transition: TransitionSpec) -> bool:
+    if not transition.groups:
+        return True
+    principal = store.principal
+    return bool(set(principal.groups) & set(transition.groups)) or ("*", "*") in principal.grants
+
+
+def condition_holds(store: Store, machine: Machine, transition: TransitionSpec, obj: Record) -> bool:
+    compiled = machine.conditions.get(transition.name)
+    if compiled is None:
+        return True
+    from app.engine.verbs import record_values
+
+    return bool(compiled.evaluate(record_values(store, machine.entity, obj, compiled.names)))
+
+
+def may_run(store: Store, machine: Machine, transition: TransitionSpec, obj: Record) -> bool:
+    state = getattr(obj, machine.status_column)
+    return (
+        ("*" in transition.sources or state in transition.sources)
+        and store.principal.can(store.spec, machine.entity.name, transition.name)
+        and _in_groups(store, transition)
+        and condition_holds(store, machine, transition, obj)
+    )
+
+
+def allowed_actions(store: Store, entity: EntitySpec, obj: Record) -> list[TransitionSpec]:
+    """The transitions this user may run on the record now (state, right, groups, condition)."""
+    machine = workflow_of(store, entity)
+    if machine is None:
+        return []
+    return [t for t in machine.spec.transitions.values() if may_run(store, machine, t, obj)]
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+@dataclass
+class TransitionResult:
+    record: Record
+    transition: TransitionSpec
+    from_state: str
+    to_state: str
+    created: list[tuple[str, int]] = field(default_factory=list)
+    messages: list[Label] = field(default_factory=list)
+
+
+def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreError:
+    names = ", ".join(machine.spec.transitions) if machine is not None else ""
+    known_fr = f" (actions : {names})" if names else " (aucune action)"
+    known_en = f" (actions: {names})" if names else " (no action)"
+    return StoreError(
+        404,
+        "unknown_transition",
+        _m(f"action inconnue « {name} » sur {entity.label.fr.lower()}{known_fr}", f"unknown action '{name}' on {entity.label.en.lower()}{known_en}"),
+    )
+
+
+def lock_record(store: Store, entity: EntitySpec, record_id: Any) -> Record:
+    """The record, read again under a row lock held until the transaction ends."""
+    store.get(entity.name, record_id)  # rights and 404 first
+    cls = store.rt.models.cls(entity.name)
+    session = store.session
+    pk = int(record_id)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row lock: take the database's write lock now (BEGIN + a no-op write),
+        # so that concurrent transitions queue here instead of failing at their first write.
+        table = store.rt.models.tables[entity.name]
+        session.execute(
+            update(table).where(table.c.id == pk).values(id=table.c.id).execution_options(comptoir_lock=True)
+        )
+    obj = session.get(cls, pk, with_for_update=True, populate_existing=True)
+    if obj is None:  # deleted meanwhile
+        raise StoreError(404, "not_found", _m(f"{entity.label.fr} n° {record_id} introuvable", f"{entity.label.en} {record_id} not found"))
+    return obj
+
+
+def run_transition(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
+    """Run one transition in the store's transaction; on any error the session is rolled back."""
+    try:
+        return _run(store, entity_name, record_id, name)
+    except BaseException:
+        store.session.rollback()
+        raise
+
+
+def _run(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
+    from app.engine import audit
+
+    entity = store.entity(entity_name)
+    machine = workflow_of(store, entity)
+    transition = machine.spec.transitions.get(name) if machine is not None else None
+    if machine is None or transition is None:
+        store.require(entity.name, "read")
+        raise _unknown(entity, name, machine)
+    obj = lock_record(store, entity, record_id)
+    state = str(getattr(obj, machine.status_column))
+    if "*" not in transition.sources and state not in transition.sources:
+        allowed = [t.name for t in allowed_actions(store, entity, obj)]
+        raise TransitionRefused(
+            _m(
+                f"« {transition.label.fr} » impossible : {record_name(obj)} est « {machine.state_label(state)} »"
+                f" (possible : {', '.join(allowed) or 'aucune action'})",
+                f"'{transition.label.en}' is not allowed from state '{state}' (allowed: {', '.join(allowed) or 'none'})",
+            ),
+            allowed,
+        )
+    if not store.principal.can(store.spec, entity.name, transition.name) or not _in_groups(store, transition):
+        raise StoreError(
+            403,
+            "forbidden",
+            _m(
+                f"droit « {transition.name} » sur « {entity.name} » refusé à {store.principal.login}",
+                f"{store.principal.login} may not {transition.name} {entity.name}",
+            ),
+        )
+    if not condition_holds(store, machine, transition, obj):
+        text = transition.condition_message or Label(
+            f"condition non remplie : {transition.condition}", f"condition not met: {transition.condition}"
+        )
+        raise StoreError(422, "condition_failed", _m(text.fr, text.en))
+
+    session = store.session
+    key = (entity.name, int(obj.id))
+    running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
+    running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
+    try:
+        ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec)
+        for effect in transition.effects:
+            implementation(effect.verb)(ctx, effect.args)
+        target = transition.target or state
+        if target != state:
+            setattr(obj, machine.status_column, target)
+        obj.updated_by = store.principal.login  # type: ignore[attr-defined]
+        store.flush(entity)
+        write_log(store, entity, obj, transition, state, target, ctx.messages)
+        if transition.audit:
+            audit.append(store, entity, obj, transition, state, target)
+        store.flush(entity)
+    finally:
+        running.pop(key, None)
+    return TransitionResult(obj, transition, state, target, ctx.created, ctx.messages)
+
+
+# --- the record's log ------------------------------------------------------------------------
+
+
+def write_log(
+    store: Store, entity: EntitySpec, obj: Record, transition: TransitionSpec, before: str, after: str, messages: list[Label]
+) -> None:
+    """One entry per transition: who, when, from and to, and the `log` verbs' messages."""
+    label = Label(" ; ".join(m.fr for m in messages), " ; ".join(m.en for m in messages)) if messages else transition.label
+    store.session.execute(
+        insert(store.rt.models.log).values(
+            entity=entity.name,
+            record_id=obj.id,
+            login=store.principal.login,
+            transition=transition.name,
+            from_state=before,
+            to_state=after,
+            message={"fr": label.fr, "en": label.en},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: Any
+    login: str | None
+    transition: str | None
+    from_state: str | None
+    to_state: str | None
+    message: Label
+
+
+def log_entries(store: Store, entity: EntitySpec, record_id: int) -> list[LogEntry]:
+    table = store.rt.models.log
+    rows = store.session.execute(
+        select(table).where(table.c.entity == entity.name, table.c.record_id == record_id).order_by(table.c.id)
+    ).mappings()
+    result = []
+    for row in rows:
+        message = row["message"] if isinstance(row["message"], dict) else {}
+        result.append(
+            LogEntry(
+                row["at"], row["login"], row["transition"], row["from_state"], row["to_state"],
+                Label(str(message.get("fr", "")), str(message.get("en", ""))),
+            )
+        )
+    return result

@@ -1,0 +1,118 @@
+"""`document_totals`: a document's amounts from its lines, computed by app.domain.totals.
+
+    compute:
+      - document_totals: {lines: lines}
+
+Reads, when the entity has them, on each line: `quantity` (× `unit_factor`), `unit_price`,
+`discount_percent`, `vat_rate`, `npr`, `kind` (`comment` lines count for nothing), the other
+tax (`other_tax_percent` or `other_tax_unit_amount`, `other_tax_vat_rate`, `other_tax_label`)
+and progress (`previous_progress_percent` → `progress_percent`); on the document:
+`shipping_cost` / `shipping_vat_rate`, the global discount (`discount_mode`: percent,
+amount_net, amount_gross; `discount_value`) and `deposits_deducted` (prepaid).
+Writes each line's `total_net` and the document's `total_net`, `total_vat`, `total_gross`,
+`amount_due` — only the fields that exist; `fields` maps other total names to fields.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping
+
+from app.domain.money import HUNDRED, ZERO
+from app.domain.totals import Charge, DocumentTotals, GlobalDiscount, Line, OtherTax, compute_totals
+from app.engine.store import StoreError
+from app.engine.verbs import VerbContext, assign
+from app.spec.model import EntitySpec
+
+TOTALS: tuple[str, ...] = ("total_net", "total_vat", "total_gross", "amount_due")
+SHIPPING = "Frais de port"
+
+
+def _get(spec: EntitySpec, obj: Any, name: str, default: Any = None) -> Any:
+    field = spec.fields.get(name)
+    if field is None:
+        return default
+    value = getattr(obj, field.column_name)
+    return default if value is None else value
+
+
+def _decimal(spec: EntitySpec, obj: Any, name: str, default: Decimal) -> Decimal:
+    value = _get(spec, obj, name, default)
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def line_of(spec: EntitySpec, row: Any) -> Line:
+    vat_rate = _decimal(spec, row, "vat_rate", ZERO)
+    taxes: tuple[OtherTax, ...] = ()
+    percent = _get(spec, row, "other_tax_percent")
+    unit_amount = _get(spec, row, "other_tax_unit_amount")
+    if percent or unit_amount:
+        taxes = (
+            OtherTax(
+                vat_rate=_decimal(spec, row, "other_tax_vat_rate", vat_rate),
+                percent=Decimal(percent) if percent else None,
+                unit_amount=Decimal(unit_amount) if unit_amount else None,  # both: refused
+                label=str(_get(spec, row, "other_tax_label", "")),
+            ),
+        )
+    progress: dict[str, Decimal] = {}
+    if "progress_percent" in spec.fields:
+        progress = {
+            "progress_from": _decimal(spec, row, "previous_progress_percent", ZERO),
+            "progress_to": _decimal(spec, row, "progress_percent", HUNDRED),
+        }
+    return Line(
+        quantity=_decimal(spec, row, "quantity", ZERO) * _decimal(spec, row, "unit_factor", Decimal(1)),
+        unit_price=_decimal(spec, row, "unit_price", ZERO),
+        vat_rate=vat_rate,
+        discount_percent=_decimal(spec, row, "discount_percent", ZERO),
+        npr=bool(_get(spec, row, "npr", False)),
+        kind="comment" if _get(spec, row, "kind") == "comment" else "item",
+        other_taxes=taxes,
+        **progress,
+    )
+
+
+def _discount(spec: EntitySpec, obj: Any) -> GlobalDiscount | None:
+    value = _get(spec, obj, "discount_value")
+    if not value:
+        return None
+    mode = _get(spec, obj, "discount_mode", "percent")
+    if mode == "percent":
+        return GlobalDiscount(percent=Decimal(value))
+    return GlobalDiscount(amount=Decimal(value), basis="gross" if mode == "amount_gross" else "net")
+
+
+def document_totals_of(entity: EntitySpec, line_spec: EntitySpec, obj: Any, rows: list[Any]) -> DocumentTotals:
+    charges = []
+    shipping = _get(entity, obj, "shipping_cost")
+    if shipping:
+        charges.append(Charge(Decimal(shipping), _decimal(entity, obj, "shipping_vat_rate", ZERO), SHIPPING))
+    return compute_totals(
+        [line_of(line_spec, row) for row in rows],
+        charges=charges,
+        discount=_discount(entity, obj),
+        prepaid=_decimal(entity, obj, "deposits_deducted", ZERO),
+    )
+
+
+def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
+    entity, obj, store = ctx.entity, ctx.record, ctx.store
+    child = next(c for c in entity.children if c.name == args["lines"])
+    line_spec = store.spec.entities[child.entity]
+    rows: list[Any] = store.children(entity, obj)[child.name]
+    try:
+        totals = document_totals_of(entity, line_spec, obj, rows)
+    except ValueError as exc:
+        raise StoreError(
+            422, "invalid", f"Calcul des totaux impossible : {exc} / totals cannot be computed: {exc}", field=child.name
+        ) from None
+    line_net = line_spec.fields.get("total_net")
+    if line_net is not None:
+        for row, line in zip(rows, totals.lines):
+            assign(row, line_net.column_name, None if line.kind == "comment" else line.net)
+    names = {**{t: t for t in TOTALS}, **dict(args.get("fields") or {})}
+    for total, field_name in names.items():
+        field = entity.fields.get(field_name)
+        if field is not None and hasattr(totals, total):
+            assign(obj, field.column_name, getattr(totals, total))
