@@ -47,3 +47,37 @@ def format_number(pattern: str, day: dt.date, counter: int) -> str:
         return str(counter).zfill(len(token))
 
     return PLACEHOLDER.sub(replace, pattern)
+
+
+# --- `reset:` of assign_number: when the counter restarts, whatever date parts the pattern shows
+
+RESETS = ("yearly", "monthly", "never")
+
+
+def has_year(pattern: str) -> bool:
+    return bool({"yy", "yyyy"} & set(placeholders(pattern)))
+
+
+def default_reset(pattern: str) -> str:
+    """`yearly` when the pattern shows the year, else `never` (a {mm} alone does not restart)."""
+    return "yearly" if has_year(pattern) else "never"
+
+
+def reset_problems(pattern: str, reset: str) -> list[str]:
+    """A reset the pattern cannot show would give the same number twice (FA-0001 each year)."""
+    if reset not in RESETS:
+        return [f"unknown reset '{reset}' (use {', '.join(RESETS)})"]
+    if reset in ("yearly", "monthly") and not has_year(pattern):
+        return [f"reset '{reset}' needs the year in the number pattern ({{yy}} or {{yyyy}}), or the numbers repeat"]
+    if reset == "monthly" and "mm" not in placeholders(pattern):
+        return ["reset 'monthly' needs the month in the number pattern ({mm}), or the numbers repeat"]
+    return []
+
+
+def reset_key(reset: str, day: dt.date) -> str:
+    """The period part of the counter key: one counter per year, per month, or one for ever."""
+    if reset == "monthly":
+        return day.strftime("%Y-%m")
+    if reset == "yearly":
+        return day.strftime("%Y")
+    return "all"

@@ -15,7 +15,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from app.domain.numbering import format_number, period_key
+from app.domain.numbering import default_reset, format_number, reset_key
 from app.engine.fieldtypes import FieldError, parse_value
 from app.spec.expressions import compile_expression
 from app.spec.expressions import today as clock_today
@@ -158,7 +158,7 @@ def _day(value: Any) -> dt.date | None:
 @verb("assign_number")
 def assign_number(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     """The definitive number, from the counter `<entity>.<field>:<series>:<pattern>:<period>`
-    locked for update in this transaction (the row without period keeps the series' last date).
+    (period: the year, the month or `all`, after `reset`) locked for update in this transaction (the row without period keeps the series' last date).
     A record that has its number keeps it."""
     from app.engine.store import StoreError
 
@@ -191,7 +191,8 @@ def assign_number(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     series_key = f"{ctx.entity.name}.{target.name}:{series}:{args['pattern']}"
     if date_field is not None:
         ctx.store.check_series_date(series_key, day, date_field, ctx.entity)
-    number = ctx.store.next_counter(f"{series_key}:{period_key(args['pattern'], day)}")
+    reset = str(args.get("reset") or default_reset(args["pattern"]))
+    number = ctx.store.next_counter(f"{series_key}:{reset_key(reset, day)}")
     setattr(obj, target.column_name, format_number(args["pattern"], day, number))
 
 

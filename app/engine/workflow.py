@@ -45,6 +45,7 @@ class Machine:
     mutable_columns: frozenset[str]  # the `mutable` fields' columns
     child_mutable: dict[str, frozenset[str]]  # child collection -> columns (`lines.quantity_delivered`)
     conditions: dict[str, CompiledExpression]
+    whens: dict[tuple[str, int], CompiledExpression]  # (transition, effect index) -> its `when`
     writes: dict[str, frozenset[str]]  # transition -> columns its effects write
 
     def locked(self, state: Any) -> bool:
@@ -114,6 +115,12 @@ def compile_machine(spec: AppSpec, workflow: WorkflowSpec) -> Machine:
         mutable_columns=frozenset(mutable),
         child_mutable={k: frozenset(v) for k, v in child_mutable.items()},
         conditions={t.name: compile_expression(t.condition) for t in workflow.transitions.values() if t.condition},
+        whens={
+            (t.name, i): compile_expression(e.when)
+            for t in workflow.transitions.values()
+            for i, e in enumerate(t.effects)
+            if e.when
+        },
         writes={t.name: _written_columns(entity, t) for t in workflow.transitions.values()},
     )
 
@@ -275,7 +282,10 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
     running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
     try:
         ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec)
-        for effect in transition.effects:
+        for i, effect in enumerate(transition.effects):
+            when = machine.whens.get((transition.name, i))
+            if when is not None and not when.evaluate(ctx.values(when.names)):
+                continue
             implementation(effect.verb)(ctx, effect.args)
         target = transition.target or state
         if target != state:

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.numbering import placeholders, unknown_placeholders
+from app.domain.numbering import placeholders, reset_problems, unknown_placeholders
 from app.spec.errors import SpecError
 from app.spec.expressions import EXPRESSION_NAMES, ExpressionError, compile_expression, uncalled_functions
 from app.spec.model import SYSTEM_COLUMNS, EntitySpec, FieldSpec, Location, Picklist
@@ -24,6 +24,7 @@ _COUNTER = re.compile(r"^0+$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CHOICE_TYPES = ("choice", "multichoice")
 _KIND_WORDS: dict[VerbKind, str] = {"effect": "a transition effect", "compute": "a compute (entity `compute:`)"}
+WHEN = "when"  # beside an effect's arguments: an expression on the record; false skips the effect
 
 
 def record_names(entity: EntitySpec) -> list[str]:
@@ -73,6 +74,7 @@ class VerbCall:
     verb: str
     args: dict[str, Any]
     location: Location
+    when: str | None = None  # effects only: run the verb only when this expression is true
 
 
 @dataclass
@@ -112,8 +114,22 @@ class CallChecker:
         if kind not in verb.kinds:
             self.error(loc, f"verb '{name}' is {_KIND_WORDS[verb.kinds[0]]}, not {_KIND_WORDS[kind]}")
             return None
+        when: str | None = None
+        if kind == "effect" and WHEN in raw_args and verb.arg(WHEN) is None:
+            raw_args = dict(raw_args)
+            when = self.when(raw_args.pop(WHEN), (*verb_path, WHEN))
         args = self.args(verb, raw_args, verb_path)
-        return VerbCall(name, args, self.doc.at(path))
+        return VerbCall(name, args, self.doc.at(path), when)
+
+    def when(self, value: Any, path: YamlPath) -> str | None:
+        """The `when:` of an effect: an expression on the record (the effect is skipped if false)."""
+        source = expression_source(value)
+        if source is None:
+            self.error(self.doc.at(path), f"expected an expression for 'when', got {show(value)}")
+        elif self.entity is not None:
+            for problem in expression_problems(source, record_names(self.entity)):
+                self.error(self.doc.at(path), problem)
+        return source
 
     def args(self, verb: Verb, raw: dict[str, Any], path: YamlPath) -> dict[str, Any]:
         declared = [a.name for a in verb.args]
@@ -133,6 +149,11 @@ class CallChecker:
                 target = self.target(a, value, where)
             of = self.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
             result[a.name] = self.value(verb, a, value, where, of, self.codes(raw.get("field")))
+            if a.kind == "reset" and isinstance(value, str) and value:
+                pattern = next((raw.get(p.name) for p in verb.args if p.kind == "pattern"), None)
+                for problem in reset_problems(pattern if isinstance(pattern, str) else "", value):
+                    if isinstance(pattern, str) or problem.startswith("unknown"):
+                        self.error(self.doc.at(where), problem)
         return {name: result[name] for name in raw if name in result}
 
     # -- one argument --------------------------------------------------------------------

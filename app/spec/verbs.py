@@ -33,6 +33,7 @@ ArgKind = Literal[
     "expression",  # an expression on the record (app.spec.expressions)
     "label",  # {fr, en} or one text for both
     "pattern",  # a numbering pattern such as `FA{yy}{mm}-{0000}`
+    "reset",  # when a numbering counter restarts: yearly, monthly or never (checked against `pattern`)
     "text",  # any text
 ]
 FIELD: ArgKind = "field"
@@ -46,6 +47,7 @@ LINKED_FIELDS: ArgKind = "linked_fields"
 EXPRESSION: ArgKind = "expression"
 LABEL: ArgKind = "label"
 PATTERN: ArgKind = "pattern"
+RESET: ArgKind = "reset"
 TEXT: ArgKind = "text"
 
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
@@ -69,6 +71,7 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "expression": _EXPRESSION,
     "label": _LABEL,
     "pattern": {"type": "string", "minLength": 1},
+    "reset": {"type": "string", "enum": ["yearly", "monthly", "never"]},
     "text": {"type": "string"},
 }
 
@@ -140,6 +143,9 @@ _DECLARED: tuple[Verb, ...] = (
                 help="The date numbered; a date before the last numbered one of the series is refused."),
             Arg("series", FIELD, required=False, types=("link",),
                 help="A link field (e.g. `company`): one counter per linked record."),
+            Arg("reset", RESET, required=False,
+                help="When the counter restarts: `yearly`, `monthly` or `never`; by default `yearly` when "
+                     "the pattern shows the year, else `never` ({mm} alone does not restart monthly)."),
         ),
     ),
     Verb(
@@ -179,6 +185,9 @@ _DECLARED: tuple[Verb, ...] = (
             Arg("lines", CHILD, help="The child collection holding the lines."),
             Arg("fields", FIELD_MAP, required=False,
                 help="{total name: field of the document} when the fields are not named as the totals."),
+            Arg("percent", FIELD, required=False, types=("percent",),
+                help="A percent field of the document (e.g. `deposit_percent`): when it has a value p, "
+                     "each line bills 0 → p % of its amount (a deposit invoice)."),
         ),
     ),
 )

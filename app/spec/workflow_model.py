@@ -30,6 +30,7 @@ class EffectSpec:
     verb: str
     args: Mapping[str, Any]
     location: Location | None = None
+    when: str | None = None  # an expression on the record: the effect runs only when it is true
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ class _WorkflowBuilder:
         for i, raw in enumerate(raw_effects if isinstance(raw_effects, list) else []):
             call = checker.call(raw, (*path, "effects", i), "effect")
             if call is not None:
-                effects.append(EffectSpec(call.verb, call.args, call.location))
+                effects.append(EffectSpec(call.verb, call.args, call.location, call.when))
         return TransitionSpec(
             name=name,
             label=label_of(data.get("label"), name),

@@ -11,10 +11,15 @@ and progress (`previous_progress_percent` → `progress_percent`); on the docume
 amount_net, amount_gross; `discount_value`) and `deposits_deducted` (prepaid).
 Writes each line's `total_net` and the document's `total_net`, `total_vat`, `total_gross`,
 `amount_due` — only the fields that exist; `fields` maps other total names to fields.
+
+`percent: deposit_percent` names a percent field of the document: when it has a value p, each
+line bills 0 → p % of its amount (a deposit invoice), rounded per line as progress is, so the
+totals are exact to the cent. Shipping and an amount discount are not scaled.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -83,13 +88,24 @@ def _discount(spec: EntitySpec, obj: Any) -> GlobalDiscount | None:
     return GlobalDiscount(amount=Decimal(value), basis="gross" if mode == "amount_gross" else "net")
 
 
-def document_totals_of(entity: EntitySpec, line_spec: EntitySpec, obj: Any, rows: list[Any]) -> DocumentTotals:
+def billed_share(line: Line, percent: Decimal | None) -> Line:
+    """The line billing 0 → `percent` % of its amount (a deposit), or the line as it is."""
+    if percent is None or line.kind == "comment":
+        return line
+    return replace(line, progress_from=ZERO, progress_to=percent)
+
+
+def document_totals_of(
+    entity: EntitySpec, line_spec: EntitySpec, obj: Any, rows: list[Any], percent_field: str | None = None
+) -> DocumentTotals:
+    percent = _get(entity, obj, percent_field) if percent_field else None
+    share = None if percent is None else Decimal(percent)
     charges = []
     shipping = _get(entity, obj, "shipping_cost")
     if shipping:
         charges.append(Charge(Decimal(shipping), _decimal(entity, obj, "shipping_vat_rate", ZERO), SHIPPING))
     return compute_totals(
-        [line_of(line_spec, row) for row in rows],
+        [billed_share(line_of(line_spec, row), share) for row in rows],
         charges=charges,
         discount=_discount(entity, obj),
         prepaid=_decimal(entity, obj, "deposits_deducted", ZERO),
@@ -102,7 +118,7 @@ def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     line_spec = store.spec.entities[child.entity]
     rows: list[Any] = store.children(entity, obj)[child.name]
     try:
-        totals = document_totals_of(entity, line_spec, obj, rows)
+        totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"))
     except ValueError as exc:
         raise StoreError(
             422, "invalid", f"Calcul des totaux impossible : {exc} / totals cannot be computed: {exc}", field=child.name

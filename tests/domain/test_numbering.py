@@ -33,3 +33,16 @@ def test_counter_restarts_per_period_shown(pattern: str, expected: str) -> None:
 
 def test_unknown_placeholders() -> None:
     assert unknown_placeholders("X{yy}{month}-{00a}{000}") == ["month", "00a"]
+
+
+def test_reset_defaults_to_yearly_with_a_year_else_never() -> None:
+    from app.domain.numbering import default_reset, reset_key, reset_problems
+
+    assert (default_reset("FA{yy}{mm}-{0000}"), default_reset("P{000}")) == ("yearly", "never")
+    november, december = dt.date(2026, 11, 30), dt.date(2026, 12, 1)
+    assert reset_key("yearly", november) == reset_key("yearly", december) == "2026"
+    assert (reset_key("monthly", november), reset_key("monthly", december)) == ("2026-11", "2026-12")
+    assert reset_key("never", november) == reset_key("never", dt.date(2030, 1, 1)) == "all"
+    assert reset_problems("FA{yy}{mm}-{0000}", "monthly") == []
+    assert reset_problems("FA{yy}-{0000}", "weekly") == ["unknown reset 'weekly' (use yearly, monthly, never)"]
+    assert len(reset_problems("FA-{0000}", "yearly")) == 1 and len(reset_problems("FA{yy}-{0000}", "monthly")) == 1

@@ -241,6 +241,28 @@ CASES: list[Case] = [
         ],
     ),
     Case(
+        "effect-when-checked-like-an-expression",
+        {W: effects("set: {field: note, value: \"'x'\", when: 'kind == standrd'}", "log: {message: a, when: 'total_gross >'}", "log: {message: a, when: [1]}")},
+        [
+            (W, 12, 50, "unknown name 'standrd' in expression"),
+            (W, 13, 35, "invalid expression 'total_gross >': unexpected 'end of expression'"),
+            (W, 14, 35, "expected an expression for 'when', got a list"),
+        ],
+    ),
+    Case(
+        "assign-number-reset",
+        {W: effects(
+            "assign_number: {field: number, pattern: 'DE{yy}{mm}-{0000}', reset: weekly}",
+            "assign_number: {field: number, pattern: 'DE-{0000}', reset: yearly}",
+            "assign_number: {field: number, pattern: 'DE{yy}-{0000}', reset: monthly}",
+        )},
+        [
+            (W, 12, 79, "unknown reset 'weekly' (use yearly, monthly, never)"),
+            (W, 13, 71, "reset 'yearly' needs the year in the number pattern ({yy} or {yyyy}), or the numbers repeat"),
+            (W, 14, 75, "reset 'monthly' needs the month in the number pattern ({mm}), or the numbers repeat"),
+        ],
+    ),
+    Case(
         "effect-shapes",
         {W: effects("3", "log: hello", "Log: {message: a}", "lock")},
         [
@@ -456,7 +478,7 @@ def test_verb_declarations() -> None:
     assert set(verbs_for("effect")) == {"set", "assign_number", "log", "copy_to"}
     assert set(verbs_for("compute")) == {"document_totals", "fill_from"}
     assign = VERBS["assign_number"]
-    assert (assign.required, assign.optional) == (("field", "pattern"), ("date_field", "series"))
+    assert (assign.required, assign.optional) == (("field", "pattern"), ("date_field", "series", "reset"))
     for verb in VERBS.values():
         schema = verb.json_schema()
         Draft202012Validator.check_schema(schema)
@@ -481,3 +503,20 @@ def test_documented_example_loads(make_config: MakeConfig) -> None:
     spec, errors = load_spec(make_config(files))
     assert errors == [] and spec is not None
     assert list(spec.workflows["quote"].transitions) == ["validate", "convert_to_order"]
+
+
+def test_effect_when_is_kept_beside_the_arguments(make_config: MakeConfig) -> None:
+    files = {**BASE, W: effects("log: {message: a, when: \"kind == 'proforma'\"}", "assign_number: {field: number, pattern: 'DE{yy}{mm}-{0000}', reset: monthly}")}
+    spec = load_spec_or_raise(make_config(files))
+    logged, numbered = spec.workflows["quote"].transitions["act"].effects
+    assert (logged.when, dict(logged.args)) == ("kind == 'proforma'", {"message": Label("a", "a")})
+    assert (numbered.when, numbered.args["reset"]) == (None, "monthly")
+
+
+def test_when_is_for_effects_and_percent_names_a_percent_field(make_config: MakeConfig) -> None:
+    files = {**BASE, W: wf(), Q: quote(extra="  - document_totals: {lines: lines, percent: note, when: 'true'}\n")}
+    spec, errors = load_spec(make_config(files))
+    messages = [e.message for e in errors]
+    assert spec is None
+    assert any("unknown argument 'when' of 'document_totals'" in m for m in messages), messages
+    assert any("'note' is a text field; 'document_totals.percent' needs a percent field" in m for m in messages), messages
