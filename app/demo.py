@@ -505,6 +505,20 @@ WORKSITES: tuple[WorksiteSeed, ...] = (
 )
 
 
+# (code, name, rows: (label, percent, kind, days, end-of-month reading))
+PAYMENT_TERMS: tuple[tuple[str, str, tuple[tuple[str, str, str, int, str | None], ...]], ...] = (
+    ("on_receipt", "À réception", (("À réception", "100", "balance", 0, None),)),
+    ("days_30", "30 jours", (("À 30 jours", "100", "balance", 30, None),)),
+    ("days_30_eom", "30 jours fin de mois", (("À 30 jours fin de mois", "100", "balance", 30, "days_then_eom"),)),
+    ("days_45_eom", "45 jours fin de mois", (("À 45 jours fin de mois", "100", "balance", 45, "days_then_eom"),)),
+    ("days_60", "60 jours", (("À 60 jours", "100", "balance", 60, None),)),
+    ("deposit_30_90_eom", "30 % à la signature, solde à 90 jours fin de mois", (
+        ("Acompte à la signature", "30", "deposit", 0, None),
+        ("Solde à 90 jours fin de mois", "70", "balance", 90, "days_then_eom"),
+    )),
+)
+
+
 def _ledger_account(category_account: str, kind: str) -> str:
     """Goods go to a 707 account, services to a 706 one: the category's when it matches."""
     prefix = "707" if kind == "product" else "706"
@@ -563,10 +577,25 @@ class _Loader:
 
     def run(self) -> dict[str, int]:
         self.load_company()
+        self.load_payment_terms()
         self.load_catalogue()
         accounts = self.load_accounts()
         self.load_worksites(accounts)
         return dict(self.counts)
+
+    def load_payment_terms(self) -> None:
+        """The usual French templates; `self.terms` maps the seeds' codes to their ids."""
+        self.terms: dict[str, int] = {}
+        for code, name, rows in PAYMENT_TERMS:
+            self.terms[code] = self.create("payment_terms", {
+                "name": name,
+                "rows": [
+                    {"position": i, "label": label, "percent": D(percent), "kind": kind, "base": "document_date",
+                     "days": days, **({"end_of_month_mode": eom} if eom else {})}
+                    for i, (label, percent, kind, days, eom) in enumerate(rows, start=1)
+                ],
+            })
+            self.counts["payment_term_row"] = self.counts.get("payment_term_row", 0) + len(rows)
 
     def load_company(self) -> None:
         siren = self.siren()
@@ -659,7 +688,7 @@ class _Loader:
                 "city": a.city,
                 "country": "France",
                 "phone": self.landline() if a.domain else self.mobile() if a.people else None,
-                "payment_terms": a.terms,
+                "payment_terms": self.terms[a.terms],
                 "payment_mode": a.mode,
                 "credit_limit": D(a.credit) if a.credit else None,
                 "property_manager": ids[a.manager] if a.manager else None,

@@ -40,7 +40,11 @@ def _load(today: dt.date = TODAY) -> tuple[list[Row], dict[str, int]]:
 
     def create(entity: str, values: dict[str, Any]) -> int:
         record_id = 1000 + len(rows)  # ids shared by all entities: a wrong target shows
-        rows.append((entity, record_id, dict(values)))
+        children = SCHEMAS[entity].get("children", {})
+        rows.append((entity, record_id, {k: v for k, v in values.items() if k not in children}))
+        for name, child in children.items():  # nested rows (the instalments of payment terms)
+            for row in values.get(name, []):
+                rows.append((child["entity"], 1000 + len(rows), {child["via"]: record_id, **row}))
         return record_id
 
     return rows, load_demo(create, today=today)

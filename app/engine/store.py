@@ -287,6 +287,10 @@ class Store:
             implementation(compute.verb)(ctx, compute.args)
         self._flush(entity, obj)
 
+    def recompute(self, entity: EntitySpec, obj: Record) -> None:
+        """Run the entity's computes again (a verb changed its children)."""
+        self._compute(entity, obj)
+
     def flush(self, entity: EntitySpec) -> None:
         """Flush pending changes, turning database refusals into StoreError (409)."""
         self._flush(entity)

@@ -67,11 +67,16 @@ def type_mismatch(
 ) -> str | None:
     """Why a value of `theirs` cannot be compared with, or copied into, `ours` (None: it can).
     Same type, and for links the same target entity, for choices the same picklist;
-    `text_from_string`: a text field may also receive a string field."""
+    `text_from_string`: a copy where a text field may also receive a string field and a
+    decimal field any number (money, percent, integer: the copy is parsed by the decimal field)."""
     same = ours.type == theirs.type and ours.to == theirs.to and (
         ours.type not in _CHOICE_TYPES or ours.picklist == theirs.picklist
     )
-    if same or (text_from_string and ours.type == "text" and theirs.type == "string"):
+    widened = text_from_string and (
+        (ours.type == "text" and theirs.type == "string")
+        or (ours.type == "decimal" and theirs.type in ("money", "percent", "integer"))
+    )
+    if same or widened:
         return None
     return (
         f"'{our_entity}.{ours.name}' is {describe_field(ours)} but '{their_entity}.{theirs.name}' "

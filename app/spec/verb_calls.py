@@ -147,8 +147,12 @@ class CallChecker:
             value, where = raw[a.name], (*path, a.name)
             if a.kind == "entity":
                 target = self.target(a, value, where)
-            of = self.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
-            result[a.name] = self.value(verb, a, value, where, of, self.codes(raw.get("field")))
+            checker = self.of_rows(raw.get(a.of)) if a.of else self
+            if checker is None:  # the child collection is wrong: reported on its own argument
+                result[a.name] = value
+                continue
+            of = checker.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
+            result[a.name] = checker.value(verb, a, value, where, of, checker.codes(raw.get("field")))
             if a.kind == "reset" and isinstance(value, str) and value:
                 pattern = next((raw.get(p.name) for p in verb.args if p.kind == "pattern"), None)
                 for problem in reset_problems(pattern if isinstance(pattern, str) else "", value):
@@ -207,6 +211,15 @@ class CallChecker:
         if value not in self.known:
             self.error(self.doc.at(path), f"unknown entity '{value}'{did_you_mean(value, self.known)}")
         return self.entities.get(value)
+
+    def of_rows(self, child_name: Any) -> CallChecker | None:
+        """A checker of the rows of a child collection of this entity (arguments with `of`);
+        its errors are this checker's. None when the collection is unknown."""
+        child = next((c for c in self.entity.children if c.name == child_name), None) if self.entity else None
+        rows = self.entities.get(child.entity) if child is not None else None
+        if rows is None:
+            return None
+        return CallChecker(self.doc, rows, self.entities, self.known, self.picklists, self.errors)
 
     def linked(self, link_name: Any) -> EntitySpec | None:
         """The entity a link field of this entity points to (None if it is not one: reported)."""

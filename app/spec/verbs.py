@@ -84,6 +84,7 @@ class Arg:
     types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP values: the field types accepted (empty: any)
     writes: bool = False  # for FIELD (and LINKED_FIELDS keys): the verb writes it, so not the status field
     via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",))
+    of: str = ""  # the argument (a CHILD) whose rows' entity this FIELD / LINKED_FIELDS argument names
     help: str = ""
 
     def json_schema(self) -> dict[str, Any]:
@@ -192,6 +193,42 @@ _DECLARED: tuple[Verb, ...] = (
     ),
 )
 
+_DECLARED += (
+    Verb(
+        "refresh_lines",
+        EFFECT,
+        "Synchronises a draft's lines with the catalogue: each line linked to a record (e.g. a "
+        "product) takes again that record's current fields (price, VAT rate, description…); "
+        "free and comment lines are left as they are. The document's computes then run again.",
+        (
+            Arg("lines", CHILD, help="The child collection holding the lines, e.g. `lines`."),
+            Arg("link", FIELD, types=("link",), of="lines", help="The link of a line to the catalogue, e.g. `product`."),
+            Arg("fields", LINKED_FIELDS, writes=True, via="link", of="lines",
+                help="{line field: field of the linked record}, e.g. {unit_price: sale_price}."),
+        ),
+    ),
+    Verb(
+        "check_payment_terms",
+        COMPUTE,
+        "Refuses a payment terms template whose rows do not total 100 % (or have a negative "
+        "percentage or number of days), naming the faulty row.",
+        (Arg("rows", CHILD, help="The child collection of the instalments, e.g. `rows`."),),
+    ),
+    Verb(
+        "due_date_from_terms",
+        EFFECT,
+        "Sets an empty due date from the document's payment terms: the date of the last "
+        "instalment (the balance), computed from the document date (and delivery date).",
+        (
+            Arg("field", FIELD, types=("date",), writes=True, help="The due date field, e.g. `due_date`."),
+            Arg("terms", FIELD, types=("link",), help="The link to the payment terms, e.g. `payment_terms`."),
+            Arg("date", FIELD, types=("date",), help="The document date, e.g. `date`."),
+            Arg("delivery_date", FIELD, required=False, types=("date",),
+                help="The delivery date, for instalments counted from the delivery."),
+        ),
+    ),
+)
+
 VERBS: dict[str, Verb] = {}
 
 
@@ -205,6 +242,9 @@ def declare(verb: Verb) -> Verb:
         link = verb.arg(a.via) if a.via else None
         if a.kind == "linked_fields" and (link is None or link.kind != "field" or link.types != ("link",)):
             raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs `via`: an argument naming a link field")
+        rows = verb.arg(a.of) if a.of else None
+        if a.of and (rows is None or rows.kind != "child"):
+            raise ValueError(f"argument '{a.name}' of verb '{verb.name}': `of` must name a child argument")
     VERBS[verb.name] = verb
     return verb
 

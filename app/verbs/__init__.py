@@ -8,11 +8,14 @@ one small module plus one line below.
 from __future__ import annotations
 
 from app.engine.verbs import VerbFn, register
-from app.verbs import fill, totals
+from app.verbs import catalogue, fill, terms, totals
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
     "fill_from": fill.fill_from,
+    "refresh_lines": catalogue.refresh_lines,
+    "check_payment_terms": terms.check_payment_terms,
+    "due_date_from_terms": terms.due_date_from_terms,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():
