@@ -6,8 +6,12 @@ once everything is delivered and invoiced, refusals past the ordered quantity, a
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.spec.expressions import fixed_clock
 from tests.engine.apiclient import api_client
@@ -166,3 +170,123 @@ def test_invoice_from_the_order_takes_only_what_is_left_to_invoice(runtime: Any)
         order = client.get(f"/api/v1/order/{order['id']}").json()
     assert _by_line(order, "qty_invoiced") == ["10.0000", "4.0000", "3.0000", "0.0000"]
     assert order["status"] == "in_progress"  # invoiced but not delivered: it stays open
+
+
+# --- progress (situation) invoices -------------------------------------------------------------
+
+AWKWARD = [
+    {"position": 1, "description": "Gros œuvre", "quantity": "3", "unit_price": "1234.5678", "discount_percent": "7.5", "vat_rate": "20"},
+    {"position": 2, "description": "Menuiseries", "quantity": "7", "unit_price": "0.3333", "vat_rate": "5.5"},
+    {"position": 3, "description": "Peinture", "quantity": "1.5", "unit_price": "999.99", "discount_percent": "3", "vat_rate": "10"},
+]
+TOTALS = ("total_net", "total_vat", "total_gross")
+
+
+def _progress(client: Any, source: str, source_id: int, percents: dict[int, str]) -> dict[str, Any]:
+    """A progress invoice of the source, raised to `percents` (by line position), validated."""
+    draft = _created(client, source, source_id, "create_progress_invoice")
+    assert draft["kind"] == "progress"
+    lines = [{"id": line["id"], "progress_percent": percents[line["position"]]} for line in draft["lines"]]
+    patched = client.patch(f"/api/v1/invoice/{draft['id']}", json={"lines": lines})
+    assert patched.status_code == 200, patched.text
+    return dict(_act(client, "invoice", draft["id"], "validate")["record"])
+
+
+def _sum(invoices: list[dict[str, Any]], key: str) -> Decimal:
+    return sum((Decimal(i[key]) for i in invoices), Decimal(0))
+
+
+def test_three_progress_invoices_sum_exactly_to_the_order(runtime: Any) -> None:
+    client = api_client(runtime)
+    with fixed_clock(DAY):
+        order = _order(client, AWKWARD)
+        invoices = [
+            _progress(client, "order", order["id"], {1: "30", 2: "30", 3: "30"}),
+            _progress(client, "order", order["id"], {1: "70", 2: "45.5", 3: "70"}),
+            _progress(client, "order", order["id"], {1: "100", 2: "100", 3: "100"}),
+        ]
+        order = client.get(f"/api/v1/order/{order['id']}").json()
+        nothing = client.post(f"/api/v1/order/{order['id']}/actions/create_progress_invoice")
+    assert [i["number"] for i in invoices] == ["FA2612-0001", "FA2612-0002", "FA2612-0003"]
+    assert _by_line(order, "progress_invoiced") == ["100.0000", "100.0000", "100.0000"]
+    for key in TOTALS:
+        assert _sum(invoices, key) == Decimal(order[key]), key
+    assert nothing.status_code == 422 and nothing.json()["error"]["code"] == "condition_failed"
+    assert "déjà facturé" in nothing.json()["error"]["message"]
+
+
+def test_progress_invoice_copies_the_progress_reached_and_refuses_to_go_back(runtime: Any) -> None:
+    client = api_client(runtime)
+    with fixed_clock(DAY):
+        order = _order(client, AWKWARD)
+        _progress(client, "order", order["id"], {1: "30", 2: "30", 3: "30"})
+        draft = _created(client, "order", order["id"], "create_progress_invoice")
+        assert _by_line(draft, "previous_progress_percent") == ["30.0000", "30.0000", "30.0000"]
+        assert _by_line(draft, "progress_percent") == ["30.0000", "30.0000", "30.0000"]
+        assert draft["total_net"] == "0.00"  # nothing more until the user raises it
+        ids = [line["id"] for line in sorted(draft["lines"], key=lambda line: line["position"])]
+
+        def raised(**percents: str) -> list[dict[str, Any]]:
+            return [{"id": ids[i], "progress_percent": percents.get(f"p{i}", "30")} for i in range(3)]
+
+        lower = client.patch(f"/api/v1/invoice/{draft['id']}", json={"lines": raised(p1="20")})
+        assert lower.status_code == 422, lower.text
+        assert lower.json()["error"]["field"] == "lines[1]" and "Menuiseries" in lower.json()["error"]["message"]
+        beyond = client.patch(f"/api/v1/invoice/{draft['id']}", json={"lines": raised(p0="101")})
+        assert beyond.status_code == 422 and beyond.json()["error"]["field"].startswith("lines[0]"), beyond.text
+        # two drafts made from the same situation: the second validated may not go back
+        other = _created(client, "order", order["id"], "create_progress_invoice")
+        for invoice, percent in ((draft, "70"), (other, "50")):
+            lines = [{"id": line["id"], "progress_percent": percent} for line in invoice["lines"]]
+            assert client.patch(f"/api/v1/invoice/{invoice['id']}", json={"lines": lines}).status_code == 200
+        _act(client, "invoice", draft["id"], "validate")
+        refused = client.post(f"/api/v1/invoice/{other['id']}/actions/validate")
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "decreasing" and "Gros œuvre" in error["message"] and "70" in error["message"]
+        order = client.get(f"/api/v1/order/{order['id']}").json()
+        assert client.get(f"/api/v1/invoice/{other['id']}").json()["status"] == "draft"
+    assert _by_line(order, "progress_invoiced") == ["70.0000", "70.0000", "70.0000"]
+
+
+def test_progress_invoices_of_an_accepted_quote_track_its_lines(runtime: Any) -> None:
+    client = api_client(runtime)
+    with fixed_clock(DAY):
+        quote = client.post("/api/v1/quote", json={**_parties(client), "lines": AWKWARD})
+        assert quote.status_code == 201, quote.text
+        quote_id = quote.json()["id"]
+        for action in ("validate", "accept"):
+            _act(client, "quote", quote_id, action)
+        invoices = [
+            _progress(client, "quote", quote_id, {1: "40", 2: "10", 3: "0"}),
+            _progress(client, "quote", quote_id, {1: "100", 2: "100", 3: "100"}),
+        ]
+        quote_now = client.get(f"/api/v1/quote/{quote_id}").json()
+    assert quote_now["status"] == "accepted"
+    assert _by_line(quote_now, "progress_invoiced") == ["100.0000", "100.0000", "100.0000"]
+    assert [line["quote_line"] is not None for line in invoices[0]["lines"]] == [True, True, True]
+    for key in TOTALS:
+        assert _sum(invoices, key) == Decimal(quote_now[key]), key
+
+
+# no line below 1.00: a 30 % step of a few cents would be a zero invoice, which is not validated
+prices = st.decimals(min_value=Decimal("1"), max_value=Decimal("9999.9999"), places=4)
+quantities = st.decimals(min_value=Decimal("0.5"), max_value=Decimal("99"), places=2)
+rates = st.sampled_from(["20", "10", "5.5", "2.1", "0"])
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.tuples(quantities, prices, rates), min_size=1, max_size=4))
+def test_progress_30_70_100_of_random_orders_sum_to_the_cent(runtime: Any, lines: list[tuple[Decimal, Decimal, str]]) -> None:
+    client = api_client(runtime, login=f"admin-{uuid.uuid4().hex[:8]}")  # one runtime for every example
+    order_lines = [
+        {"position": i + 1, "description": f"Lot {i + 1}", "quantity": str(q), "unit_price": str(p), "vat_rate": r}
+        for i, (q, p, r) in enumerate(lines)
+    ]
+    with fixed_clock(DAY):
+        order = _order(client, order_lines)
+        invoices = [
+            _progress(client, "order", order["id"], {i + 1: percent for i in range(len(lines))}) for percent in ("30", "70", "100")
+        ]
+    for key in TOTALS:
+        assert _sum(invoices, key) == Decimal(order[key]), key
