@@ -101,8 +101,8 @@ class _WorkflowBuilder:
             names = [c.name for c in entity.children]
             return f"unknown child collection '{collection}' of '{entity.name}' in 'mutable'{_hint(collection, names, 'child collections')}"
         child_spec = self.entities.get(child.entity)
-        if child_spec is None or child_field in child_spec.fields:
-            return None
+        if child_spec is None or child_field in child_spec.fields or not NAME.match(child_field):
+            return None  # a malformed name is reported by the schema check
         return f"unknown field '{child_field}' of '{child_spec.name}' in 'mutable'{did_you_mean(child_field, child_spec.fields)}"
 
     def check_status_field(self, entity: EntitySpec, name: str, path: YamlPath) -> None:
