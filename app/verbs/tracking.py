@@ -57,8 +57,7 @@ def _number(value: Any) -> Decimal:
 
 def _show(value: Decimal) -> str:
     """12.0000 → 12, 2.5000 → 2.5 (never an exponent)."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def _document_of(ctx: VerbContext, line: EntitySpec) -> tuple[EntitySpec, ChildSpec] | None:
