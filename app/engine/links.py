@@ -5,6 +5,11 @@ numbering, required fields and computes apply), copying the fields of the same n
 the `fields` expressions and the child rows of the `children` mapping, sets its link back to
 the source, and records two rows in `comptoir_link`: source → new ("child") and new → source
 ("parent"). Both documents then list each other (API `links`, admin panel).
+
+Line options, for line-by-line tracking: `line_link` names the field of each new line pointing
+to its source line; `line_fields` gives expressions on the source line (e.g. the quantity
+left to deliver); `lines_when` skips the source lines for which it is false — and when it
+skips them all the conversion is refused (nothing left to deliver or invoice).
 """
 
 from __future__ import annotations
@@ -148,6 +153,32 @@ def _same_named(
     return data
 
 
+def _line_values(ctx: VerbContext, line: EntitySpec, row: Any, source_text: str) -> Any:
+    """An expression of `line_fields` / `lines_when` evaluated on one source line."""
+    from app.engine.verbs import record_values
+    from app.spec.expressions import compile_expression
+
+    compiled = compile_expression(str(source_text))
+    return compiled.evaluate(record_values(ctx.store, line, row, compiled.names))
+
+
+def _line_forced(ctx: VerbContext, args: Mapping[str, Any], line: EntitySpec, theirs: EntitySpec, row: Any) -> dict[str, Any]:
+    """System values of one copied line: its link to the source line (`line_link`) and the
+    `line_fields` expressions (read-only fields such as a previous progress are allowed)."""
+    from app.engine.store import StoreError
+
+    forced: dict[str, Any] = {}
+    if args.get("line_link"):
+        forced[args["line_link"]] = row.id
+    for name, source_text in (args.get("line_fields") or {}).items():
+        field = theirs.fields[name]
+        try:
+            forced[name] = parse_value(field, _line_values(ctx, line, row, source_text), ctx.store.spec)
+        except FieldError as exc:
+            raise StoreError(422, "invalid", f"{field.label.fr} : {exc.message}", field=name) from None
+    return forced
+
+
 def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     from app.engine.store import StoreError
     from app.engine.verbs import evaluate
@@ -166,12 +197,28 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
             raise StoreError(422, "invalid", f"{field.label.fr} : {exc.message}", field=name) from None
         data.pop(name, None)
     rows = store.children(source, ctx.record)
+    forced_rows: dict[str, list[Mapping[str, Any]]] = {}
+    lines_when = args.get("lines_when")
     for theirs, ours in (args.get("children") or {}).items():
         their_child = next(c for c in target.children if c.name == theirs)
         our_child = next(c for c in source.children if c.name == ours)
         their_spec, our_spec = spec.entities[their_child.entity], spec.entities[our_child.entity]
         child_skip = {their_child.via} | _number_fields(spec, their_spec)
-        data[theirs] = [_same_named(spec, our_spec, their_spec, row, child_skip) for row in rows[ours]]
-    created = store.create(target.name, data, system_values=forced)
+        data[theirs], forced_rows[theirs] = [], []
+        for row in rows[ours]:
+            if lines_when and not _line_values(ctx, our_spec, row, lines_when):
+                continue  # e.g. nothing left to deliver on this line
+            line_forced = _line_forced(ctx, args, our_spec, their_spec, row)
+            copied = _same_named(spec, our_spec, their_spec, row, child_skip | set(line_forced))
+            data[theirs].append(copied)
+            forced_rows[theirs].append(line_forced)
+    if lines_when and not any(data[theirs] for theirs in forced_rows):
+        raise StoreError(
+            422,
+            "nothing_left",
+            f"{source.label.fr} {ctx.record} : aucune ligne à reprendre (tout est déjà fait) / "
+            f"{source.label.en} {ctx.record}: no line left to copy (everything is done already)",
+        )
+    created = store.create(target.name, data, system_values=forced, child_system_values=forced_rows)
     add_link(store, (source.name, ctx.record.id), (target.name, created.id), ctx.transition.name if ctx.transition else None)
     ctx.created.append((target.name, created.id))

@@ -224,10 +224,17 @@ class Store:
     # --- writing -----------------------------------------------------------------------
 
     def create(
-        self, entity_name: str, data: Mapping[str, Any], *, system_values: Mapping[str, Any] | None = None
+        self,
+        entity_name: str,
+        data: Mapping[str, Any],
+        *,
+        system_values: Mapping[str, Any] | None = None,
+        child_system_values: Mapping[str, list[Mapping[str, Any]]] | None = None,
     ) -> Record:
         """A new record from user input `data`; `system_values` are set by the engine itself
-        (e.g. a conversion's link back to its source), parsed but allowed on read-only fields."""
+        (e.g. a conversion's link back to its source), parsed but allowed on read-only fields;
+        `child_system_values[collection][i]` likewise for the i-th new row of a collection
+        (a copied line's link to its source line)."""
         entity = self.entity(entity_name)
         self.require(entity.name, "create")
         values, children = self._parse(entity, data, creating=True)
@@ -244,7 +251,7 @@ class Store:
         obj.created_by = obj.updated_by = self.principal.login  # type: ignore[attr-defined]
         self.session.add(obj)
         self._flush(entity)
-        self._write_children(entity, obj, children)
+        self._write_children(entity, obj, children, child_system_values or {})
         self._compute(entity, obj)
         return obj
 
@@ -521,7 +528,11 @@ class Store:
         return {c.name: self._child_rows(c.entity, c.via, obj.id) for c in entity.children}
 
     def _write_children(
-        self, entity: EntitySpec, parent: Record, children: Mapping[str, list[Mapping[str, Any]]]
+        self,
+        entity: EntitySpec,
+        parent: Record,
+        children: Mapping[str, list[Mapping[str, Any]]],
+        system_rows: Mapping[str, list[Mapping[str, Any]]] | None = None,
     ) -> None:
         for child in entity.children:
             if child.name not in children:
@@ -553,6 +564,9 @@ class Store:
                     else:
                         self.require(child.entity, "create")
                         values, _ = self._parse(child_spec, data, creating=True)
+                        forced = (system_rows or {}).get(child.name) or []
+                        if index < len(forced):
+                            values.update(self._system_values(child_spec, forced[index]))
                         values[child.via] = parent.id
                         self._apply_defaults(child_spec, values)
                         self._check_required(child_spec, values, creating=True)

@@ -212,9 +212,10 @@ def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreErr
     )
 
 
-def lock_record(store: Store, entity: EntitySpec, record_id: Any) -> Record:
+def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, check_rights: bool = True) -> Record:
     """The record, read again under a row lock held until the transaction ends."""
-    store.get(entity.name, record_id)  # rights and 404 first
+    if check_rights:
+        store.get(entity.name, record_id)  # rights and 404 first
     cls = store.rt.models.cls(entity.name)
     session = store.session
     pk = int(record_id)
@@ -240,16 +241,25 @@ def run_transition(store: Store, entity_name: str, record_id: Any, name: str) ->
         raise
 
 
-def _run(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
+def run_consequence(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
+    """Run a transition of another record as a consequence of the running one (an order closed
+    when its last line is delivered and invoiced), inside the caller's transaction: the state and
+    the condition are checked, the effects, log and audit run as usual, but the user's rights
+    are not checked again — the transition they ran decided it. The caller rolls back on error."""
+    return _run(store, entity_name, record_id, name, internal=True)
+
+
+def _run(store: Store, entity_name: str, record_id: Any, name: str, *, internal: bool = False) -> TransitionResult:
     from app.engine import audit
 
     entity = store.entity(entity_name)
     machine = workflow_of(store, entity)
     transition = machine.spec.transitions.get(name) if machine is not None else None
     if machine is None or transition is None:
-        store.require(entity.name, "read")
+        if not internal:
+            store.require(entity.name, "read")
         raise _unknown(entity, name, machine)
-    obj = lock_record(store, entity, record_id)
+    obj = lock_record(store, entity, record_id, check_rights=not internal)
     state = str(getattr(obj, machine.status_column))
     if "*" not in transition.sources and state not in transition.sources:
         allowed = [t.name for t in allowed_actions(store, entity, obj)]
@@ -261,7 +271,7 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
             ),
             allowed,
         )
-    if not store.principal.can(store.spec, entity.name, transition.name) or not _in_groups(store, transition):
+    if not internal and (not store.principal.can(store.spec, entity.name, transition.name) or not _in_groups(store, transition)):
         raise StoreError(
             403,
             "forbidden",

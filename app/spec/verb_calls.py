@@ -87,6 +87,8 @@ class CallChecker:
     known: Collection[str]
     picklists: Mapping[str, Picklist] | None = None
     errors: list[SpecError] = field(default_factory=list)
+    # (where, entity, transition, what): transitions of other workflows, checked once all are read
+    transition_refs: list[tuple[Location, str, str, str]] = field(default_factory=list)
 
     def error(self, loc: Location, message: str) -> None:
         self.errors.append(SpecError(loc, message))
@@ -145,6 +147,8 @@ class CallChecker:
         # the target entity first: the arguments naming its fields or children need it
         for a in sorted((a for a in verb.args if a.name in raw), key=lambda arg: arg.kind != "entity"):
             value, where = raw[a.name], (*path, a.name)
+            if a.kind.startswith("scoped_"):
+                continue  # once the line entities are known, below
             if a.kind == "entity":
                 target = self.target(a, value, where)
             checker = self.of_rows(raw.get(a.of)) if a.of else self
@@ -158,7 +162,120 @@ class CallChecker:
                 for problem in reset_problems(pattern if isinstance(pattern, str) else "", value):
                     if isinstance(pattern, str) or problem.startswith("unknown"):
                         self.error(self.doc.at(where), problem)
+        result.update(self.scoped_args(verb, raw, path, target))
         return {name: result[name] for name in raw if name in result}
+
+    # -- line-level (scoped) arguments ------------------------------------------------------
+
+    def scopes(self, verb: Verb, raw: Mapping[str, Any], target: EntitySpec | None) -> list[dict[str, EntitySpec]]:
+        """The entities of SCOPES, one mapping per pair of line collections (copy_to may copy
+        several); names that do not resolve are reported by their own argument's check."""
+        contexts: list[dict[str, EntitySpec]] = []
+        entity = self.entity
+        if entity is None:
+            return contexts
+        for a in verb.args:
+            value = raw.get(a.name)
+            if a.kind == "child" and isinstance(value, str):
+                line = self.child_entity(entity, value)
+                if line is not None:
+                    contexts.append({"line": line})
+            elif a.kind == "target_children" and isinstance(value, dict) and target is not None:
+                for theirs, ours in value.items():
+                    line, target_line = self.child_entity(entity, ours), self.child_entity(target, theirs)
+                    if line is not None and target_line is not None:
+                        contexts.append({"line": line, "target_line": target_line})
+        source = next((a for a in verb.args if a.kind == "scoped_field" and a.scope == "line" and a.types == ("link",)), None)
+        for context in contexts:
+            link = context["line"].fields.get(raw.get(source.name)) if source is not None and isinstance(raw.get(source.name), str) else None
+            source_line = self.entities.get(link.to or "") if link is not None and link.is_link else None
+            if source_line is not None:
+                context["source_line"] = source_line
+                parent = next((e for e in self.entities.values() if any(c.entity == source_line.name for c in e.children)), None)
+                if parent is not None:
+                    context["source_document"] = parent
+        return contexts
+
+    def child_entity(self, entity: EntitySpec, name: Any) -> EntitySpec | None:
+        child = next((c for c in entity.children if c.name == name), None)
+        return self.entities.get(child.entity) if child is not None else None
+
+    def scoped_args(self, verb: Verb, raw: Mapping[str, Any], path: YamlPath, target: EntitySpec | None) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        scoped = [a for a in verb.args if a.name in raw and a.kind.startswith("scoped_")]
+        if not scoped:
+            return result
+        contexts = self.scopes(verb, raw, target)
+        base = next((a.name for a in verb.args if a.kind in ("child", "target_children")), None)
+        if not contexts and base is not None and base not in raw:
+            for a in scoped:
+                self.error(self.doc.key_at((*path, a.name)), f"'{verb.name}.{a.name}' works on lines: give '{base}' too")
+        for a in scoped:
+            value, where = raw[a.name], (*path, a.name)
+            result[a.name] = self.scoped_value(verb, a, value, where, contexts)
+        if "then" in raw and "complete" not in raw and verb.arg("complete") is not None:
+            self.error(self.doc.key_at((*path, "then")), f"'{verb.name}.then' needs 'complete' (when is a line complete?)")
+        return result
+
+    def scoped_value(self, verb: Verb, a: Arg, value: Any, path: YamlPath, contexts: list[dict[str, EntitySpec]]) -> Any:
+        loc, what = self.doc.at(path), f"'{verb.name}.{a.name}'"
+        if a.kind == "scoped_fields":
+            if not isinstance(value, dict):
+                self.error(loc, f"expected a mapping for {what}, got {show(value)}")
+                return {}
+            result: dict[str, Any] = {}
+            for key, item in value.items():
+                source = expression_source(item)
+                result[key] = source
+                key_loc, item_loc = self.doc.key_at((*path, key)), self.doc.at((*path, key))
+                if source is None:
+                    self.error(item_loc, f"expected an expression for '{key}' in {what}, got {show(item)}")
+                for context in contexts:
+                    if a.key_scope in context:
+                        self.scoped_field(a, key, key_loc, context[a.key_scope], what, context, writes=True)
+                    if source is not None and a.scope in context:
+                        self.once(item_loc, expression_problems(source, record_names(context[a.scope])))
+            return result
+        if a.kind == "scoped_expression":
+            source = expression_source(value)
+            if source is None:
+                self.error(loc, f"expected an expression for {what}, got {show(value)}")
+            for context in contexts:
+                if source is not None and a.scope in context:
+                    self.once(loc, expression_problems(source, record_names(context[a.scope])))
+            return source
+        if not isinstance(value, str) or not value:
+            self.error(loc, f"expected text for {what}, got {show(value)}")
+            return value
+        for context in contexts:
+            if a.scope not in context:
+                continue
+            if a.kind == "scoped_field":
+                self.scoped_field(a, value, loc, context[a.scope], what, context)
+            elif a.kind == "scoped_transition":
+                self.transition_refs.append((loc, context[a.scope].name, value, what))
+        return value
+
+    def once(self, loc: Location, problems: list[str]) -> None:
+        for problem in problems:
+            if SpecError(loc, problem) not in self.errors:
+                self.error(loc, problem)
+
+    def scoped_field(
+        self, a: Arg, name: str, loc: Location, of: EntitySpec, what: str,
+        context: Mapping[str, EntitySpec], writes: bool = False,
+    ) -> None:
+        f = of.fields.get(name)
+        problems: list[str] = []
+        if f is None:
+            problems.append(f"unknown field '{name}' of '{of.name}' in {what}{did_you_mean(name, of.fields)}")
+        elif a.types and f.type not in a.types:
+            problems.append(f"'{of.name}.{name}' is a {f.type} field; {what} needs a {' or '.join(a.types)} field")
+        elif writes and f.type in ("status", "password"):
+            problems.append(f"'{of.name}.{name}' is a {f.type} field: {what} cannot write it")
+        elif a.to and a.to in context and f.to != context[a.to].name:
+            problems.append(f"'{of.name}.{name}' links to '{f.to}', not to '{context[a.to].name}' ({what})")
+        self.once(loc, problems)
 
     # -- one argument --------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ ArgKind = Literal[
     "pattern",  # a numbering pattern such as `FA{yy}{mm}-{0000}`
     "reset",  # when a numbering counter restarts: yearly, monthly or never (checked against `pattern`)
     "text",  # any text
+    # Line-level arguments: names and expressions on a line entity, the `scope` (see SCOPES)
+    "scoped_field",  # a field of the scope's entity (optionally of given types, linking to `to`)
+    "scoped_expression",  # an expression on a record of the scope's entity
+    "scoped_fields",  # {field of the `key_scope` entity: expression on a record of the scope}
+    "scoped_transition",  # a transition of the workflow of the scope's entity
 ]
 FIELD: ArgKind = "field"
 CHILD: ArgKind = "child"
@@ -49,6 +54,18 @@ LABEL: ArgKind = "label"
 PATTERN: ArgKind = "pattern"
 RESET: ArgKind = "reset"
 TEXT: ArgKind = "text"
+SCOPED_FIELD: ArgKind = "scoped_field"
+SCOPED_EXPRESSION: ArgKind = "scoped_expression"
+SCOPED_FIELDS: ArgKind = "scoped_fields"
+SCOPED_TRANSITION: ArgKind = "scoped_transition"
+
+# The entities a scoped argument refers to, resolved from the verb's other arguments:
+SCOPES: Mapping[str, str] = {
+    "line": "the line entity: our child rows of `children` (copy_to) or of the CHILD argument",
+    "target_line": "the new record's line entity of each `children` pair (copy_to)",
+    "source_line": "the entity the line's `source` link (a scoped link field of `line`) points to",
+    "source_document": "the entity whose child collection holds the `source_line` rows",
+}
 
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 _LABEL = {
@@ -73,6 +90,10 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "pattern": {"type": "string", "minLength": 1},
     "reset": {"type": "string", "enum": ["yearly", "monthly", "never"]},
     "text": {"type": "string"},
+    "scoped_field": _NAME,
+    "scoped_expression": _EXPRESSION,
+    "scoped_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
+    "scoped_transition": _NAME,
 }
 
 
@@ -85,6 +106,9 @@ class Arg:
     writes: bool = False  # for FIELD (and LINKED_FIELDS keys): the verb writes it, so not the status field
     via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",))
     of: str = ""  # the argument (a CHILD) whose rows' entity this FIELD / LINKED_FIELDS argument names
+    scope: str = ""  # for SCOPED_* kinds: the entity (a key of SCOPES) named or read
+    key_scope: str = ""  # for SCOPED_FIELDS: the entity whose fields are the keys
+    to: str = ""  # for SCOPED_FIELD links: the scope the link must point to
     help: str = ""
 
     def json_schema(self) -> dict[str, Any]:
@@ -164,6 +188,39 @@ _DECLARED: tuple[Verb, ...] = (
             Arg("link", TARGET_LINK, help="The link field of the new record pointing back to this one."),
             Arg("children", TARGET_CHILDREN, required=False, help="{their_collection: our_collection}."),
             Arg("fields", TARGET_FIELDS, required=False, help="{their_field: expression on this record}."),
+            Arg("line_link", SCOPED_FIELD, required=False, types=("link",), scope="target_line", to="line",
+                help="The field of each new line pointing to the line it was copied from, e.g. `order_line`."),
+            Arg("line_fields", SCOPED_FIELDS, required=False, scope="line", key_scope="target_line",
+                help="{their line field: expression on the source line}, e.g. {quantity: \"quantity - qty_delivered\"}."),
+            Arg("lines_when", SCOPED_EXPRESSION, required=False, scope="line",
+                help="An expression on the source line: false skips the line (nothing left to deliver)."),
+        ),
+    ),
+    Verb(
+        "track_lines",
+        EFFECT,
+        "Carries the record's lines over to the lines they were copied from (quantities delivered "
+        "or invoiced, progress billed), refusing to exceed a limit; optionally runs a transition "
+        "of the source document once every one of its lines is complete.",
+        (
+            Arg("lines", CHILD, help="The child collection holding our lines."),
+            Arg("source", SCOPED_FIELD, types=("link",), scope="line",
+                help="The link field of our line pointing to the source line, e.g. `order_line`."),
+            Arg("add", SCOPED_FIELDS, required=False, scope="line", key_scope="source_line",
+                help="{source line field: expression on our line} added to it, e.g. {qty_delivered: quantity}."),
+            Arg("subtract", SCOPED_FIELDS, required=False, scope="line", key_scope="source_line",
+                help="{source line field: expression on our line} subtracted from it (cancellation)."),
+            Arg("raise_to", SCOPED_FIELDS, required=False, scope="line", key_scope="source_line",
+                help="{source line field: expression on our line} it takes, never lower than it was "
+                     "(cumulative progress)."),
+            Arg("at_most", SCOPED_FIELDS, required=False, scope="source_line", key_scope="source_line",
+                help="{source line field: expression on the source line}: a greater value is refused, "
+                     "e.g. {qty_delivered: quantity}."),
+            Arg("complete", SCOPED_EXPRESSION, required=False, scope="source_line",
+                help="An expression on a source line: true when nothing is left to do on it."),
+            Arg("then", SCOPED_TRANSITION, required=False, scope="source_document",
+                help="A transition of the source document, run (as a consequence) when `complete` "
+                     "holds for all its lines and its state allows it, e.g. `close`."),
         ),
     ),
     Verb(
@@ -189,6 +246,16 @@ _DECLARED: tuple[Verb, ...] = (
             Arg("percent", FIELD, required=False, types=("percent",),
                 help="A percent field of the document (e.g. `deposit_percent`): when it has a value p, "
                      "each line bills 0 → p % of its amount (a deposit invoice)."),
+        ),
+    ),
+    Verb(
+        "line_values",
+        COMPUTE,
+        "Writes fields of each line from expressions on the line, e.g. the quantity left to deliver.",
+        (
+            Arg("lines", CHILD, help="The child collection holding the lines."),
+            Arg("fields", SCOPED_FIELDS, scope="line", key_scope="line",
+                help="{line field: expression on the line}, e.g. {qty_remaining: \"quantity - qty_delivered\"}."),
         ),
     ),
 )
@@ -245,6 +312,11 @@ def declare(verb: Verb) -> Verb:
         rows = verb.arg(a.of) if a.of else None
         if a.of and (rows is None or rows.kind != "child"):
             raise ValueError(f"argument '{a.name}' of verb '{verb.name}': `of` must name a child argument")
+        for scope in (a.scope, a.key_scope, a.to):
+            if scope and scope not in SCOPES:
+                raise ValueError(f"argument '{a.name}' of verb '{verb.name}': unknown scope '{scope}'")
+        if a.kind.startswith("scoped_") and not a.scope:
+            raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs a `scope`")
     VERBS[verb.name] = verb
     return verb
 

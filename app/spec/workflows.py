@@ -48,6 +48,7 @@ class _WorkflowBuilder:
         self.groups = groups  # None when groups.yaml could not be read: groups are not checked
         self.picklists = picklists
         self.errors: list[SpecError] = []
+        self.transition_refs: list[tuple[Location, str, str, str]] = []
 
     def error(self, loc: Location, message: str) -> None:
         self.errors.append(SpecError(loc, message))
@@ -67,8 +68,8 @@ class _WorkflowBuilder:
         mutable = str_items(data.get("mutable"))
         if entity is not None:
             for i, ref in mutable:
-                if ref not in entity.fields:
-                    message = f"unknown field '{ref}' of '{name}' in 'mutable'{did_you_mean(ref, entity.fields)}"
+                message = self.mutable_problem(entity, ref)
+                if message is not None:
                     self.error(self.doc.at((*path, "mutable", i)), message)
         checker = CallChecker(self.doc, entity, self.entities, self.known, self.picklists)
         transitions = {
@@ -76,6 +77,7 @@ class _WorkflowBuilder:
             for tname, raw in mapping(data.get("transitions")).items()
         }
         self.errors.extend(checker.errors)
+        self.transition_refs.extend(checker.transition_refs)
         return WorkflowSpec(
             entity=name,
             field=status_field or "",
@@ -85,6 +87,23 @@ class _WorkflowBuilder:
             mutable=tuple(ref for _, ref in mutable),
             location=self.doc.key_at(path),
         )
+
+    def mutable_problem(self, entity: EntitySpec, ref: str) -> str | None:
+        """A `mutable` entry: a field, or `collection.field` of a child collection (a locked
+        order's lines may still receive the quantities delivered)."""
+        collection, dot, child_field = ref.partition(".")
+        if not dot:
+            if ref in entity.fields:
+                return None
+            return f"unknown field '{ref}' of '{entity.name}' in 'mutable'{did_you_mean(ref, entity.fields)}"
+        child = next((c for c in entity.children if c.name == collection), None)
+        if child is None:
+            names = [c.name for c in entity.children]
+            return f"unknown child collection '{collection}' of '{entity.name}' in 'mutable'{_hint(collection, names, 'child collections')}"
+        child_spec = self.entities.get(child.entity)
+        if child_spec is None or child_field in child_spec.fields or not NAME.match(child_field):
+            return None  # a malformed name is reported by the schema check
+        return f"unknown field '{child_field}' of '{child_spec.name}' in 'mutable'{did_you_mean(child_field, child_spec.fields)}"
 
     def check_status_field(self, entity: EntitySpec, name: str, path: YamlPath) -> None:
         f = entity.fields.get(name)
@@ -193,6 +212,12 @@ def build_workflows(
     workflows = {
         name: builder.workflow(name, raw) for name, raw in mapping(doc.data).items() if isinstance(raw, dict)
     }
+    for loc, entity, name, what in builder.transition_refs:  # transitions of other workflows
+        workflow = workflows.get(entity)
+        if workflow is None:
+            builder.error(loc, f"'{entity}' has no workflow: {what} names a transition of it")
+        elif name not in workflow.transitions:
+            builder.error(loc, f"unknown transition '{name}' of '{entity}' in {what}{_hint(name, workflow.transitions, 'transitions')}")
     return workflows, builder.errors
 
 

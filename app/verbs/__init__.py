@@ -8,7 +8,7 @@ one small module plus one line below.
 from __future__ import annotations
 
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, fill, terms, totals
+from app.verbs import catalogue, fill, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -16,6 +16,8 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     "refresh_lines": catalogue.refresh_lines,
     "check_payment_terms": terms.check_payment_terms,
     "due_date_from_terms": terms.due_date_from_terms,
+    "track_lines": tracking.track_lines,
+    "line_values": tracking.line_values,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():

@@ -117,6 +117,15 @@ def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     child = next(c for c in entity.children if c.name == args["lines"])
     line_spec = store.spec.entities[child.entity]
     rows: list[Any] = store.children(entity, obj)[child.name]
+    for index, row in enumerate(rows):  # a wrong line is named (e.g. a progress that decreases)
+        try:
+            line_of(line_spec, row)
+        except ValueError as exc:
+            title = getattr(row, line_spec.fields[line_spec.title].column_name, None) if line_spec.title in line_spec.fields else None
+            name = f"{index + 1} « {title} »" if title else str(index + 1)
+            raise StoreError(
+                422, "invalid", f"Ligne {name} : {exc} / line {name}: {exc}", field=f"{child.name}[{index}]"
+            ) from None
     try:
         totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"))
     except ValueError as exc:

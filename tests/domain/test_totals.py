@@ -471,3 +471,8 @@ def test_progress_invoices_sum_to_the_order(plan: tuple[list[Line], list[list[De
             assert sum((b.other_taxes[k] for b in billed), ZERO) == tax
     assert sum((i.total_net for i in invoices), ZERO) == whole.total_net
     assert sum((i.charges_total for i in invoices), ZERO) == whole.charges_total
+    # the VAT telescopes too (each step: cumulative VAT minus the previous one), so the steps
+    # add up to the order's VAT and gross to the cent
+    assert sum((i.total_vat for i in invoices), ZERO) == whole.total_vat
+    assert sum((i.total_gross for i in invoices), ZERO) == whole.total_gross
+    assert all(check_totals(i) == [] for i in invoices)

@@ -299,5 +299,5 @@ def test_a_compute_error_is_a_422(rt: Any) -> None:
     firm = new_firm(rt)
     with store_of(rt) as s, pytest.raises(StoreError) as err:
         s.create("bill", {"firm": firm, "lines": [{**LINE, "discount_percent": "150"}]})
-    assert err.value.status == 422 and err.value.field == "lines"
+    assert err.value.status == 422 and err.value.field == "lines[0]"  # the line is named
     assert "remise de ligne" in err.value.message

@@ -166,5 +166,5 @@ def test_only_existing_fields_are_read_and_written(store: Store) -> None:
 def test_impossible_values_are_a_422_on_the_lines(store: Store) -> None:
     with pytest.raises(StoreError) as err:
         store.create("doc", {"lines": [line("1", other_tax_percent="5", other_tax_unit_amount="1")]})
-    assert (err.value.status, err.value.field) == (422, "lines")
+    assert (err.value.status, err.value.field) == (422, "lines[0]")  # the line is named
     assert "pas les deux" in err.value.message
