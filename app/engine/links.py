@@ -166,12 +166,52 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
             raise StoreError(422, "invalid", f"{field.label.fr} : {exc.message}", field=name) from None
         data.pop(name, None)
     rows = store.children(source, ctx.record)
+    copied: dict[str, list[Any]] = {}
     for theirs, ours in (args.get("children") or {}).items():
         their_child = next(c for c in target.children if c.name == theirs)
         our_child = next(c for c in source.children if c.name == ours)
         their_spec, our_spec = spec.entities[their_child.entity], spec.entities[our_child.entity]
         child_skip = {their_child.via} | _number_fields(spec, their_spec)
-        data[theirs] = [_same_named(spec, our_spec, their_spec, row, child_skip) for row in rows[ours]]
+        copied[theirs] = _selected(ours, our_spec, rows[ours], ctx.params.get(ours))
+        data[theirs] = [_same_named(spec, our_spec, their_spec, row, child_skip) for row in copied[theirs]]
     created = store.create(target.name, data, system_values=forced)
+    if args.get("line_link"):
+        _link_rows(store, target, created, copied, str(args["line_link"]))
     add_link(store, (source.name, ctx.record.id), (target.name, created.id), ctx.transition.name if ctx.transition else None)
     ctx.created.append((target.name, created.id))
+
+
+def _selected(collection: str, row_spec: EntitySpec, rows: list[Any], wanted: Any) -> list[Any]:
+    """The source rows to copy: all of them, or those whose ids the caller selected (params)."""
+    if wanted is None:
+        return rows
+    from app.engine.store import StoreError
+
+    by_id = {row.id: row for row in rows}
+    unknown = [str(i) for i in wanted if i not in by_id]
+    if unknown:
+        raise StoreError(
+            422,
+            "unknown_row",
+            f"{row_spec.label.fr} n° {', '.join(unknown)} inconnue(s) dans « {collection} » de ce document"
+            f" / {row_spec.label.en} {', '.join(unknown)} not in '{collection}' of this document",
+            field=collection,
+        )
+    return [by_id[i] for i in wanted]
+
+
+def _link_rows(store: Store, target: EntitySpec, created: Any, copied: Mapping[str, list[Any]], field_name: str) -> None:
+    """`line_link`: each new child row points to the source row it was copied from (a read-only
+    link, so set here rather than through the Store's input). The Store inserts the rows in
+    list order, hence ascending ids."""
+    from app.engine.verbs import assign
+
+    for theirs, sources in copied.items():
+        child = next(c for c in target.children if c.name == theirs)
+        link = store.spec.entities[child.entity].fields.get(field_name)
+        if link is None:
+            continue
+        made = sorted(store.children(target, created)[theirs], key=lambda row: row.id)
+        for row, source_row in zip(made, sources):
+            assign(row, link.column_name, source_row.id)
+    store.flush(target)

@@ -148,6 +148,10 @@ class CallChecker:
             if a.kind == "entity":
                 target = self.target(a, value, where)
             of = self.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
+            if a.kind == "child_field":
+                of = self.child_entity(raw.get(a.via))
+            elif a.kind == "target_child_link":
+                self.target_child_link(value, where, target, raw.get("children"))
             result[a.name] = self.value(verb, a, value, where, of, self.codes(raw.get("field")))
             if a.kind == "reset" and isinstance(value, str) and value:
                 pattern = next((raw.get(p.name) for p in verb.args if p.kind == "pattern"), None)
@@ -187,8 +191,22 @@ class CallChecker:
                 self.error(loc, f"expected a mapping for {what}, got {show(value)}")
                 return {}
             return self.mapping_arg(a, value, path, what, target)
+        if a.kind == "field_list":
+            if not isinstance(value, list) or not value:
+                self.error(loc, f"expected a list of field names for {what}, got {show(value)}")
+                return []
+            for index, item in enumerate(value):
+                if not isinstance(item, str) or not item:
+                    self.error(self.doc.at((*path, index)), f"expected a field name in {what}, got {show(item)}")
+                elif self.entity is not None:
+                    self.own_field(a, item, self.doc.at((*path, index)), what)
+            return list(value)
         if not isinstance(value, str) or not value:
             self.error(loc, f"expected text for {what}, got {show(value)}")
+            return value
+        if a.kind == "child_field":
+            if target is not None:
+                self.child_field(a, value, loc, what, target)
             return value
         if a.kind == "field" and self.entity is not None:
             self.own_field(a, value, loc, what)
@@ -212,6 +230,41 @@ class CallChecker:
         """The entity a link field of this entity points to (None if it is not one: reported)."""
         f = self.entity.fields.get(link_name) if self.entity is not None and isinstance(link_name, str) else None
         return self.entities.get(f.to or "") if f is not None and f.is_link else None
+
+    def child_entity(self, collection: Any) -> EntitySpec | None:
+        """The entity of the rows of one of our child collections (None if unknown: reported)."""
+        if self.entity is None or not isinstance(collection, str):
+            return None
+        child = next((c for c in self.entity.children if c.name == collection), None)
+        return self.entities.get(child.entity) if child is not None else None
+
+    def child_field(self, a: Arg, name: str, loc: Location, what: str, rows: EntitySpec) -> None:
+        f = rows.fields.get(name)
+        if f is None:
+            self.error(loc, f"unknown field '{name}' of '{rows.name}' in {what}{did_you_mean(name, rows.fields)}")
+        elif a.types and f.type not in a.types:
+            self.error(loc, f"'{rows.name}.{name}' is a {f.type} field; {what} needs a {' or '.join(a.types)} field")
+
+    def target_child_link(self, name: Any, path: YamlPath, target: EntitySpec | None, children: Any) -> None:
+        """`line_link` of copy_to: in each copied collection, a link of the target's rows to ours."""
+        if not isinstance(name, str) or target is None or self.entity is None or not isinstance(children, dict):
+            if not isinstance(children, dict) and self.entity is not None:
+                self.error(self.doc.at(path), "'line_link' needs 'children' (the collections whose rows it links)")
+            return
+        for theirs, ours in children.items():
+            their_rows, our_rows = self.child_entity_of(target, theirs), self.child_entity(ours)
+            if their_rows is None or our_rows is None:
+                continue  # reported with `children`
+            f = their_rows.fields.get(name)
+            if f is None:
+                hint = did_you_mean(name, their_rows.fields)
+                self.error(self.doc.at(path), f"unknown field '{name}' of '{their_rows.name}' in 'copy_to.line_link'{hint}")
+            elif not f.is_link or f.to != our_rows.name:
+                self.error(self.doc.at(path), f"'{their_rows.name}.{name}' is not a link to '{our_rows.name}' ('copy_to.line_link')")
+
+    def child_entity_of(self, entity: EntitySpec, collection: Any) -> EntitySpec | None:
+        child = next((c for c in entity.children if c.name == collection), None)
+        return self.entities.get(child.entity) if child is not None else None
 
     def own_field(self, a: Arg, name: str, loc: Location, what: str) -> FieldSpec | None:
         assert self.entity is not None
