@@ -208,3 +208,30 @@ def test_a_credit_note_line_may_not_credit_more_than_its_line(runtime: Any) -> N
         third = _made(client, "invoice", invoice["id"], "create_credit_note", {"lines": [pose["id"]]})
         client.patch(f"/api/v1/invoice/{third['id']}", json={"lines": [{"id": third["lines"][0]["id"], "quantity": "0.5"}]})
         assert client.post(f"/api/v1/invoice/{third['id']}/actions/validate").status_code == 422
+
+
+def test_the_admin_shows_the_deductions_read_only(runtime: Any) -> None:
+    from tests.engine.test_admin import logged_in
+
+    client = api_client(runtime)
+    parties = _parties(client)
+    with fixed_clock(DAY):
+        order_id = _order(client, parties, [LINE], deposit_percent="30")
+        _deposit(client, "order", order_id)
+        final = _made(client, "order", order_id, "convert_to_invoice")
+    admin = logged_in(runtime, "ada", ("admin",))
+    details = admin.get(f"/admin/invoice/details/{final['id']}")
+    assert details.status_code == 200 and "Acompte AC2611-0001" in details.text
+    edit = admin.get(f"/admin/invoice/edit/{final['id']}").text
+    # the lines are edited inline; the deductions, written by the compute, are only shown
+    assert 'name="lines-present"' in edit and 'name="deductions-present"' not in edit
+    assert "Acompte AC2611-0001" in edit and "Acomptes déduits" in edit
+
+
+def test_the_openapi_document_gives_the_optional_body_of_conversions(runtime: Any) -> None:
+    client = api_client(runtime)
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    body = paths["/invoice/{id}/actions/create_credit_note"]["post"]["requestBody"]
+    assert body["required"] is False
+    assert list(body["content"]["application/json"]["schema"]["properties"]) == ["lines"]
+    assert "requestBody" not in paths["/invoice/{id}/actions/validate"]["post"]
