@@ -172,7 +172,7 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         our_child = next(c for c in source.children if c.name == ours)
         their_spec, our_spec = spec.entities[their_child.entity], spec.entities[our_child.entity]
         child_skip = {their_child.via} | _number_fields(spec, their_spec)
-        copied[theirs] = _selected(ours, our_spec, rows[ours], ctx.params.get(ours))
+        copied[theirs] = _selected(ctx, ours, our_spec, rows[ours], ctx.params.get(ours))
         data[theirs] = [_same_named(spec, our_spec, their_spec, row, child_skip) for row in copied[theirs]]
     created = store.create(target.name, data, system_values=forced)
     if args.get("line_link"):
@@ -181,20 +181,22 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     ctx.created.append((target.name, created.id))
 
 
-def _selected(collection: str, row_spec: EntitySpec, rows: list[Any], wanted: Any) -> list[Any]:
+def _selected(ctx: VerbContext, collection: str, row_spec: EntitySpec, rows: list[Any], wanted: Any) -> list[Any]:
     """The source rows to copy: all of them, or those whose ids the caller selected (params)."""
     if wanted is None:
         return rows
     from app.engine.store import StoreError
+    from app.engine.workflow import record_name
 
     by_id = {row.id: row for row in rows}
-    unknown = [str(i) for i in wanted if i not in by_id]
+    unknown = ", ".join(str(i) for i in wanted if i not in by_id)
     if unknown:
+        name = record_name(ctx.record)
         raise StoreError(
             422,
             "unknown_row",
-            f"{row_spec.label.fr} n° {', '.join(unknown)} inconnue(s) dans « {collection} » de ce document"
-            f" / {row_spec.label.en} {', '.join(unknown)} not in '{collection}' of this document",
+            f"{row_spec.label.fr} n° {unknown} : pas dans « {collection} » de {name}"
+            f" / {row_spec.label.en} {unknown} is not in '{collection}' of {name}",
             field=collection,
         )
     return [by_id[i] for i in wanted]

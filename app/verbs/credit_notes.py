@@ -30,7 +30,7 @@ from app.engine.store import StoreError
 from app.engine.verbs import VerbContext
 from app.engine.workflow import record_name
 from app.spec.model import EntitySpec
-from app.verbs.deductions import _holds, _locked
+from app.verbs.deductions import expression_holds, is_locked
 
 
 def _decimal(obj: Any, column: str) -> Decimal:
@@ -42,7 +42,7 @@ def _counted(ctx: VerbContext, args: Mapping[str, Any], column: str, credited_id
     """The correcting records already made (locked, `counts` true), this one excepted."""
     cls = ctx.store.rt.models.cls(ctx.entity.name)
     query = select(cls).where(getattr(cls, column) == credited_id, cls.id != ctx.record.id)  # type: ignore[attr-defined]
-    return [o for o in ctx.store.session.scalars(query) if _locked(o) and _holds(ctx, args.get("counts"), o)]
+    return [o for o in ctx.store.session.scalars(query) if is_locked(o) and expression_holds(ctx, args.get("counts"), o)]
 
 
 def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:

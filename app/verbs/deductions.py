@@ -43,12 +43,12 @@ from app.spec.expressions import compile_expression
 from app.spec.model import EntitySpec, Label
 
 
-def _locked(obj: Record) -> bool:
+def is_locked(obj: Record) -> bool:
     machine = machine_of(obj)
     return machine is not None and machine.locked(getattr(obj, machine.status_column))
 
 
-def _holds(ctx: VerbContext, source: str | None, obj: Record) -> bool:
+def expression_holds(ctx: VerbContext, source: str | None, obj: Record) -> bool:
     if not source:
         return True
     compiled = compile_expression(str(source))
@@ -68,7 +68,7 @@ def _candidates(ctx: VerbContext, args: Mapping[str, Any], row_spec: EntitySpec,
     if not shared:
         return []
     query = select(cls).where(or_(*shared), cls.id != obj.id).order_by(cls.id)  # type: ignore[attr-defined]
-    found = [c for c in store.session.scalars(query) if _locked(c) and _holds(ctx, args["deduct"], c)]
+    found = [c for c in store.session.scalars(query) if is_locked(c) and expression_holds(ctx, args["deduct"], c)]
     if not found:
         return []
     row_cls = store.rt.models.cls(row_spec.name)
@@ -80,7 +80,7 @@ def _candidates(ctx: VerbContext, args: Mapping[str, Any], row_spec: EntitySpec,
     held: set[int] = set()
     for row in store.session.scalars(held_rows):
         holder = store.session.get(cls, getattr(row, via_column))
-        if holder is not None and _locked(holder) and _holds(ctx, args.get("applies"), holder):
+        if holder is not None and is_locked(holder) and expression_holds(ctx, args.get("applies"), holder):
             held.add(getattr(row, link_column))
     return [c for c in found if c.id not in held]
 
@@ -88,7 +88,7 @@ def _candidates(ctx: VerbContext, args: Mapping[str, Any], row_spec: EntitySpec,
 def deduct_prepaid(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     entity, obj, store = ctx.entity, ctx.record, ctx.store
     effect = ctx.transition is not None
-    if not effect and _locked(obj):
+    if not effect and is_locked(obj):
         return
     child = next(c for c in entity.children if c.name == args["rows"])
     row_spec = store.spec.entities[child.entity]
@@ -98,7 +98,7 @@ def deduct_prepaid(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     label = row_spec.fields.get(str(args.get("label") or ""))
     value_column = entity.fields[args["value"]].column_name
     total = entity.fields[args["total"]]
-    wanted = _candidates(ctx, args, row_spec, child.via) if _holds(ctx, args.get("applies"), obj) else []
+    wanted = _candidates(ctx, args, row_spec, child.via) if expression_holds(ctx, args.get("applies"), obj) else []
     desired = {c.id: Decimal(getattr(c, value_column) or ZERO) for c in wanted}
     rows = store.children(entity, obj)[child.name]
     if effect:
