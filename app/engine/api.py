@@ -104,7 +104,8 @@ class RecordApi:
         if request.method != "POST":
             return _method_not_allowed(request, "POST")
         raw_id, name = request.path_params["id"], request.path_params["name"]
-        return await self._run(request, entity, lambda store: self._transition(store, entity, raw_id, name))
+        body = await self._body(request)
+        return await self._run(request, entity, lambda store: self._transition(store, entity, raw_id, name, body))
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -224,10 +225,11 @@ class RecordApi:
         store.session.flush()
         return _record_response(record_out(store, obj), 200)
 
-    def _transition(self, store: Store, entity: str, raw_id: str, name: str) -> Response:
+    def _transition(self, store: Store, entity: str, raw_id: str, name: str, body: bytes | ApiError) -> Response:
         """`{"record": the record after the transition, "created": [{entity, id, url}, ...]}`."""
         record_id = _path_id(store, entity, raw_id, "read")
-        result = run_transition(store, entity, record_id, name)
+        params = _action_params(store, entity, body)
+        result = run_transition(store, entity, record_id, name, params)
         record = record_out(store, result.record)
         created: list[dict[str, Any]] = [{"entity": e, "id": i, "url": record_path(e, i)} for e, i in result.created]
         response = JSONResponse({"record": record, "created": created}, headers={"etag": f'"{record.get("version")}"'})
@@ -318,6 +320,37 @@ def _object(raw: bytes | ApiError) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", _m("objet JSON attendu", "a JSON object is expected"))
     return body
+
+
+def _action_params(store: Store, entity: str, raw: bytes | ApiError) -> dict[str, list[int]]:
+    """The optional body of an action: `{"<child collection>": [row ids]}` selects the source
+    rows a conversion copies (e.g. a credit note of some lines); no body copies them all."""
+    if not isinstance(raw, ApiError) and not raw.strip():
+        return {}
+    body = _object(raw)
+    collections = [c.name for c in store.entity(entity).children]
+    params: dict[str, list[int]] = {}
+    for key, value in body.items():
+        if key not in collections:
+            raise ApiError(
+                422,
+                "unknown_field",
+                _m(
+                    f"« {key} » n'est pas une collection de lignes ({', '.join(collections) or 'aucune'})",
+                    f"'{key}' is not a child collection ({', '.join(collections) or 'none'})",
+                ),
+                field=key,
+            )
+        ids = value if isinstance(value, list) else None
+        if not ids or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids):
+            raise ApiError(
+                422,
+                "invalid",
+                _m(f"« {key} » : liste non vide d'identifiants de lignes attendue", f"'{key}': a non-empty list of row ids is expected"),
+                field=key,
+            )
+        params[key] = list(dict.fromkeys(ids))
+    return params
 
 
 def _path_id(store: Store, entity: str, raw: str, action: str) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text
 from sqlalchemy.types import TypeEngine
 
+from app.domain.money import round_amount
 from app.engine.coltypes import ExactDecimal
 from app.spec.model import AppSpec, FieldSpec
 
@@ -376,6 +377,8 @@ def to_json(field: FieldSpec, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, Decimal):
+        if field.type == "money":  # "0.00" whether the value was computed in memory or read back
+            return str(round_amount(value))
         return str(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()

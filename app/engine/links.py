@@ -205,7 +205,7 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         their_spec, our_spec = spec.entities[their_child.entity], spec.entities[our_child.entity]
         child_skip = {their_child.via} | _number_fields(spec, their_spec)
         data[theirs], forced_rows[theirs] = [], []
-        for row in rows[ours]:
+        for row in _selected(ctx, ours, our_spec, rows[ours], ctx.params.get(ours)):
             if lines_when and not _line_values(ctx, our_spec, row, lines_when):
                 continue  # e.g. nothing left to deliver on this line
             line_forced = _line_forced(ctx, args, our_spec, their_spec, row)
@@ -222,3 +222,25 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     created = store.create(target.name, data, system_values=forced, child_system_values=forced_rows)
     add_link(store, (source.name, ctx.record.id), (target.name, created.id), ctx.transition.name if ctx.transition else None)
     ctx.created.append((target.name, created.id))
+
+
+def _selected(ctx: VerbContext, collection: str, row_spec: EntitySpec, rows: list[Any], wanted: Any) -> list[Any]:
+    """The source rows to copy: all of them, or those whose ids the caller selected (params)."""
+    if wanted is None:
+        return rows
+    from app.engine.store import StoreError
+    from app.engine.workflow import record_name
+
+    by_id = {row.id: row for row in rows}
+    unknown = ", ".join(str(i) for i in wanted if i not in by_id)
+    if unknown:
+        name = record_name(ctx.record)
+        raise StoreError(
+            422,
+            "unknown_row",
+            f"{row_spec.label.fr} n° {unknown} : pas dans « {collection} » de {name}"
+            f" / {row_spec.label.en} {unknown} is not in '{collection}' of {name}",
+            field=collection,
+        )
+    return [by_id[i] for i in wanted]
+

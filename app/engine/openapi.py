@@ -318,6 +318,29 @@ def _action_paths(spec: AppSpec, entity: EntitySpec, id_param: dict[str, Any]) -
             details.append(f"Condition : `{transition.condition}`.")
         if transition.groups:
             details.append(f"Groupes / groups: {', '.join(transition.groups)}.")
+        # the collections copied by copy_to: the body may select some of their rows
+        copied = sorted({str(c) for e in transition.effects if e.verb == "copy_to" for c in (e.args.get("children") or {}).values()})
+        body: dict[str, Any] = {}
+        if copied:
+            body = {
+                "requestBody": {
+                    "required": False,
+                    "description": "Sans corps : toutes les lignes sont copiées ; sinon les seules lignes choisies "
+                    "/ No body: every row is copied; else only the rows selected",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    c: {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+                                    for c in copied
+                                },
+                            }
+                        }
+                    },
+                }
+            }
         paths[f"/{entity.name}/{{id}}/actions/{transition.name}"] = {
             "parameters": [id_param],
             "post": {
@@ -325,6 +348,7 @@ def _action_paths(spec: AppSpec, entity: EntitySpec, id_param: dict[str, Any]) -
                 "tags": [entity.name],
                 "summary": f"{_label(transition.label)} : {_label(entity.label)}",
                 "description": " ".join(details),
+                **body,
                 "responses": {
                     "200": {
                         "description": "L'enregistrement après l'action, et ceux qu'elle a créés / The record, and those created",

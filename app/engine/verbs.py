@@ -46,6 +46,9 @@ class VerbContext:
     workflow: WorkflowSpec | None = None
     messages: list[Label] = field(default_factory=list)
     created: list[tuple[str, int]] = field(default_factory=list)
+    # what the caller passed with the transition, e.g. the API body `{"lines": [3, 5]}`
+    # (source rows that copy_to copies instead of all of them)
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def values(self, names: frozenset[str] | None = None) -> dict[str, Any]:
         """The record as an expression sees it (see `record_values`)."""

@@ -11,7 +11,7 @@ too. Any refusal or error rolls everything back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import insert, select, update
 
@@ -232,10 +232,13 @@ def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, check_right
     return obj
 
 
-def run_transition(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
-    """Run one transition in the store's transaction; on any error the session is rolled back."""
+def run_transition(
+    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any] | None = None
+) -> TransitionResult:
+    """Run one transition in the store's transaction; on any error the session is rolled back.
+    `params` reach the effects (VerbContext.params), e.g. the source rows copy_to copies."""
     try:
-        return _run(store, entity_name, record_id, name)
+        return _run(store, entity_name, record_id, name, params or {})
     except BaseException:
         store.session.rollback()
         raise
@@ -246,10 +249,12 @@ def run_consequence(store: Store, entity_name: str, record_id: Any, name: str) -
     when its last line is delivered and invoiced), inside the caller's transaction: the state and
     the condition are checked, the effects, log and audit run as usual, but the user's rights
     are not checked again — the transition they ran decided it. The caller rolls back on error."""
-    return _run(store, entity_name, record_id, name, internal=True)
+    return _run(store, entity_name, record_id, name, {}, internal=True)
 
 
-def _run(store: Store, entity_name: str, record_id: Any, name: str, *, internal: bool = False) -> TransitionResult:
+def _run(
+    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any], *, internal: bool = False
+) -> TransitionResult:
     from app.engine import audit
 
     entity = store.entity(entity_name)
@@ -291,7 +296,7 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str, *, internal:
     running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
     running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
     try:
-        ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec)
+        ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
         for i, effect in enumerate(transition.effects):
             when = machine.whens.get((transition.name, i))
             if when is not None and not when.evaluate(ctx.values(when.names)):

@@ -156,6 +156,8 @@ class CallChecker:
                 result[a.name] = value
                 continue
             of = checker.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
+            if a.kind == "child_field":
+                of = self.own_child_entity(raw.get(a.via))
             result[a.name] = checker.value(verb, a, value, where, of, checker.codes(raw.get("field")))
             if a.kind == "reset" and isinstance(value, str) and value:
                 pattern = next((raw.get(p.name) for p in verb.args if p.kind == "pattern"), None)
@@ -308,8 +310,22 @@ class CallChecker:
                 self.error(loc, f"expected a mapping for {what}, got {show(value)}")
                 return {}
             return self.mapping_arg(a, value, path, what, target)
+        if a.kind == "field_list":
+            if not isinstance(value, list) or not value:
+                self.error(loc, f"expected a list of field names for {what}, got {show(value)}")
+                return []
+            for index, item in enumerate(value):
+                if not isinstance(item, str) or not item:
+                    self.error(self.doc.at((*path, index)), f"expected a field name in {what}, got {show(item)}")
+                elif self.entity is not None:
+                    self.own_field(a, item, self.doc.at((*path, index)), what)
+            return list(value)
         if not isinstance(value, str) or not value:
             self.error(loc, f"expected text for {what}, got {show(value)}")
+            return value
+        if a.kind == "child_field":
+            if target is not None:
+                self.child_field(a, value, loc, what, target)
             return value
         if a.kind == "field" and self.entity is not None:
             self.own_field(a, value, loc, what)
@@ -342,6 +358,20 @@ class CallChecker:
         """The entity a link field of this entity points to (None if it is not one: reported)."""
         f = self.entity.fields.get(link_name) if self.entity is not None and isinstance(link_name, str) else None
         return self.entities.get(f.to or "") if f is not None and f.is_link else None
+
+    def own_child_entity(self, collection: Any) -> EntitySpec | None:
+        """The entity of the rows of one of our child collections (None if unknown: reported)."""
+        if self.entity is None or not isinstance(collection, str):
+            return None
+        child = next((c for c in self.entity.children if c.name == collection), None)
+        return self.entities.get(child.entity) if child is not None else None
+
+    def child_field(self, a: Arg, name: str, loc: Location, what: str, rows: EntitySpec) -> None:
+        f = rows.fields.get(name)
+        if f is None:
+            self.error(loc, f"unknown field '{name}' of '{rows.name}' in {what}{did_you_mean(name, rows.fields)}")
+        elif a.types and f.type not in a.types:
+            self.error(loc, f"'{rows.name}.{name}' is a {f.type} field; {what} needs a {' or '.join(a.types)} field")
 
     def own_field(self, a: Arg, name: str, loc: Location, what: str) -> FieldSpec | None:
         assert self.entity is not None

@@ -30,6 +30,8 @@ ArgKind = Literal[
     "target_fields",  # {field of the target: expression on this record}
     "field_map",  # {name of the verb's choosing: field of the entity}
     "linked_fields",  # {field of the entity: field of the record its `via` link argument points to}
+    "child_field",  # a field of the rows of the child collection its `via` argument names
+    "field_list",  # a list of fields of the entity (optionally of given types)
     "expression",  # an expression on the record (app.spec.expressions)
     "label",  # {fr, en} or one text for both
     "pattern",  # a numbering pattern such as `FA{yy}{mm}-{0000}`
@@ -49,6 +51,8 @@ TARGET_CHILDREN: ArgKind = "target_children"
 TARGET_FIELDS: ArgKind = "target_fields"
 FIELD_MAP: ArgKind = "field_map"
 LINKED_FIELDS: ArgKind = "linked_fields"
+CHILD_FIELD: ArgKind = "child_field"
+FIELD_LIST: ArgKind = "field_list"
 EXPRESSION: ArgKind = "expression"
 LABEL: ArgKind = "label"
 PATTERN: ArgKind = "pattern"
@@ -85,6 +89,8 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "target_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
     "field_map": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
     "linked_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NAME},
+    "child_field": _NAME,
+    "field_list": {"type": "array", "items": _NAME, "minItems": 1},
     "expression": _EXPRESSION,
     "label": _LABEL,
     "pattern": {"type": "string", "minLength": 1},
@@ -102,9 +108,10 @@ class Arg:
     name: str
     kind: ArgKind
     required: bool = True
-    types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP values: the field types accepted (empty: any)
+    types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP / FIELD_LIST / CHILD_FIELD: the field types accepted (empty: any)
     writes: bool = False  # for FIELD (and LINKED_FIELDS keys): the verb writes it, so not the status field
-    via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",))
+    via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",));
+    # for CHILD_FIELD: the argument naming the child collection (a CHILD)
     of: str = ""  # the argument (a CHILD) whose rows' entity this FIELD / LINKED_FIELDS argument names
     scope: str = ""  # for SCOPED_* kinds: the entity (a key of SCOPES) named or read
     key_scope: str = ""  # for SCOPED_FIELDS: the entity whose fields are the keys
@@ -296,6 +303,58 @@ _DECLARED += (
     ),
 )
 
+_DECLARED += (
+    Verb(
+        "deduct_prepaid",
+        COMPUTE + EFFECT,
+        "Deducts the records already billed in advance (deposit invoices) sharing one of the `match` "
+        "links: one child row per deducted record, their sum in `total`. As a compute it fills the "
+        "rows of an editable record; as an effect it refuses when the rows are no longer right.",
+        (
+            Arg("rows", CHILD, help="The child collection receiving one row per deducted record."),
+            Arg("link", CHILD_FIELD, via="rows", types=("link",),
+                help="The field of a row pointing to the deducted record (a record of this entity)."),
+            Arg("amount", CHILD_FIELD, via="rows", types=("money", "decimal"),
+                help="The field of a row receiving the amount deducted."),
+            Arg("label", CHILD_FIELD, via="rows", required=False, types=("string", "text"),
+                help="The field of a row receiving its text, e.g. « Acompte AC2611-0001 »."),
+            Arg("text", LABEL, required=False,
+                help="The first words of a row's text, before the deducted record's title "
+                     "(default: the entity's label), e.g. {fr: Acompte, en: Deposit}."),
+            Arg("value", FIELD, types=("money", "decimal"),
+                help="The field of the deducted record giving the amount, e.g. `total_gross`."),
+            Arg("total", FIELD, types=("money", "decimal"), writes=True,
+                help="The field of this record receiving the sum, e.g. `deposits_deducted`."),
+            Arg("match", FIELD_LIST, types=("link",),
+                help="Link fields, e.g. [order, quote]: a candidate shares one of them with this record."),
+            Arg("deduct", EXPRESSION,
+                help="Which records are deducted (on each candidate, also in a locked state), e.g. "
+                     "\"kind == 'deposit' and status != 'cancelled'\"."),
+            Arg("applies", EXPRESSION, required=False,
+                help="Which records deduct (on this record; a locked record holding a row still counts "
+                     "while it is true), e.g. \"kind == 'standard' and status != 'cancelled'\"."),
+        ),
+    ),
+    Verb(
+        "check_within_credited",
+        EFFECT,
+        "Refuses a correcting record (credit note) that would take more than its corrected record: "
+        "the locked ones already made plus this one, in amount and, per line, in quantity.",
+        (
+            Arg("link", FIELD, types=("link",), help="The link to the corrected record, e.g. `credited_invoice`."),
+            Arg("amount", FIELD, types=("money", "decimal"),
+                help="The amount compared, on both records, e.g. `total_gross`."),
+            Arg("counts", EXPRESSION, required=False,
+                help="Which other locked correcting records count, e.g. \"status != 'cancelled'\"."),
+            Arg("lines", CHILD, required=False, help="The lines, e.g. `lines`."),
+            Arg("line_link", CHILD_FIELD, via="lines", required=False, types=("link",),
+                help="The field of a line pointing to the corrected line, e.g. `credited_line`."),
+            Arg("quantity", CHILD_FIELD, via="lines", required=False, types=("decimal", "integer", "money"),
+                help="The quantity compared per line, e.g. `quantity`."),
+        ),
+    ),
+)
+
 VERBS: dict[str, Verb] = {}
 
 
@@ -317,6 +376,8 @@ def declare(verb: Verb) -> Verb:
                 raise ValueError(f"argument '{a.name}' of verb '{verb.name}': unknown scope '{scope}'")
         if a.kind.startswith("scoped_") and not a.scope:
             raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs a `scope`")
+        if a.kind == "child_field" and (link is None or link.kind != "child"):
+            raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs `via`: an argument naming a child collection")
     VERBS[verb.name] = verb
     return verb
 

@@ -8,7 +8,7 @@ one small module plus one line below.
 from __future__ import annotations
 
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, fill, terms, totals, tracking
+from app.verbs import catalogue, credit_notes, deductions, fill, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -18,6 +18,8 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     "due_date_from_terms": terms.due_date_from_terms,
     "track_lines": tracking.track_lines,
     "line_values": tracking.line_values,
+    "deduct_prepaid": deductions.deduct_prepaid,
+    "check_within_credited": credit_notes.check_within_credited,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():

@@ -217,7 +217,10 @@ class EntityView(ModelView):
             else:
                 tables = child_tables.empty_tables(rt.spec, entity)
             for table in tables:
-                table.can_edit = principal.can(rt.spec, table.entity.name, "edit" if pk is not None else "create")
+                # a collection of read-only fields only (rows written by a compute) is shown, not edited
+                table.can_edit = principal.can(rt.spec, table.entity.name, "edit" if pk is not None else "create") and any(
+                    not c.readonly for c in table.columns
+                )
             return tables
 
         return await self._in_session(build)
