@@ -42,7 +42,7 @@ def test_invoice_figures_are_exact_and_strings(runtime: Any) -> None:
     assert _values(groups["totals"]) == {"total_net": "2.48", "total_vat": "0.25", "total_gross": "2.73"}
     assert groups["totals"]["label"] == {"fr": "Totaux", "en": "Totals"}
     (row,) = groups["vat"]["figures"]
-    assert (row["key"], row["value"], row["details"]) == ("vat_10", "0.25", {"base": "2.48", "rate": "10"})
+    assert (row["key"], row["value"], row["details"]) == ("vat_10", "0.25", {"rate": "10", "base": "2.48"})
     assert row["label"]["fr"] == "TVA 10 %"
     # the very amounts the record stores
     assert (invoice["total_net"], invoice["total_vat"], invoice["total_gross"]) == ("2.48", "0.25", "2.73")
@@ -133,3 +133,20 @@ def test_creation_still_refuses_readonly_values(runtime: Any) -> None:
     client = api_client(runtime)
     refused = client.post("/api/v1/quote", json={**_parties(client), "total_net": "2.48", "lines": [CABLE]})
     assert refused.status_code == 422 and (error_of(refused)["code"], error_of(refused)["field"]) == ("readonly", "total_net")
+
+
+def test_figures_answer_validates_against_the_openapi_document(runtime: Any) -> None:
+    from tests.engine.test_openapi import schema_validator
+
+    client = api_client(runtime)
+    doc = client.get("/api/v1/openapi.json").json()
+    path = doc["paths"]["/invoice/{id}/figures"]["get"]
+    assert path["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Figures"}
+    lines = [{**CABLE, "cost_price": "0.80"}]
+    invoice = _create(client, "invoice", {**_parties(client), "kind": "standard", "lines": lines})
+    answer = client.get(f"/api/v1/invoice/{invoice['id']}/figures").json()
+    validator = schema_validator(doc, "Figures")
+    validator.validate(answer)
+    assert {g["key"] for g in answer["groups"]} == {"totals", "vat", "margin"}
+    broken = {**answer, "groups": [{**answer["groups"][0], "figures": [{**answer["groups"][0]["figures"][0], "value": 2.48}]}]}
+    assert not validator.is_valid(broken)  # amounts are strings, never floats

@@ -36,7 +36,7 @@ def _vat_row(row: VatBreakdown) -> Figure:
     npr = " NPR" if row.npr else ""
     key = f"vat_{format(row.vat_rate, 'f')}{'_npr' if row.npr else ''}"
     label = Label(f"TVA {_rate_text(row.vat_rate)} %{npr}", f"VAT {format(row.vat_rate, 'f')} %{npr}")
-    return Figure(key, label, row.vat, details={"base": row.base, "rate": row.vat_rate})
+    return Figure(key, label, row.vat, details={"rate": row.vat_rate, "base": row.base})
 
 
 def _totals_group(totals: DocumentTotals) -> FigureGroup:
@@ -57,8 +57,8 @@ def _totals_group(totals: DocumentTotals) -> FigureGroup:
 
 def _vat_group(totals: DocumentTotals) -> FigureGroup:
     columns = (
-        Column("base", Label("Base HT", "Base excl. VAT")),
         Column("rate", Label("Taux", "Rate"), "percent"),
+        Column("base", Label("Base HT", "Base excl. VAT")),
     )
     return FigureGroup("vat", Label("TVA par taux", "VAT by rate"), tuple(_vat_row(r) for r in totals.vat_breakdown), columns, Label("TVA", "VAT"))
 

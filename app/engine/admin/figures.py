@@ -100,6 +100,7 @@ def _fill(
 ) -> None:
     """Parse the submitted values of `entity` onto `target`; a bad value is reported, not set."""
     values: dict[str, Any] = {}
+    refused: list[str] = []
     for field in entity.fields.values():
         if field.readonly or field.type in NOT_INPUT or (skip_frozen and field.frozen) or field.name not in raw:
             continue
@@ -110,8 +111,11 @@ def _fill(
             values[field.name] = parse_value(field, text, store.spec)
         except FieldError as exc:
             errors[f"{prefix}{field.name}"] = french(exc.message)
+            refused.append(field.name)
     if new:
         values = _defaults(store, entity, values)
+    for name in refused:  # counts for nothing (not even its default) until it is corrected
+        values[name] = None
     for name, value in values.items():
         setattr(target, entity.fields[name].column_name, value)
 
@@ -179,7 +183,9 @@ def preview_endpoint(rt: Runtime, env: Callable[[], Environment]) -> Callable[[R
             return _json_error(exc.status, french(exc.message))
         finally:
             await form.close()
-        html = env().get_template(PANEL_TEMPLATE).render(groups=groups)
+        template = env().get_template(PANEL_TEMPLATE)
+        context = {"groups": groups}
+        html = await template.render_async(context) if template.environment.is_async else template.render(context)
         return JSONResponse({"html": html, "groups": figures_json(groups), "errors": errors})
 
     return endpoint
