@@ -93,8 +93,10 @@ def test_patch_accepts_a_record_sent_back_as_read(runtime: Any) -> None:
     quote = _create(client, "quote", {**_parties(client), "lines": [CABLE, CABLE]})
     read = client.get(f"/api/v1/quote/{quote['id']}").json()
     assert read["total_net"] == "2.48" and "links" in read and "allowed_actions" in read
-    # everything as read, read-only totals, status, frozen company/account/currency included
-    sent = {**read, "title": "Câblage atelier"}
+    # everything as read (read-only totals, frozen company/account/currency) but the status,
+    # which only actions move (refused even unchanged)
+    sent = {**{k: v for k, v in read.items() if k != "status"}, "title": "Câblage atelier"}
+    assert client.patch(f"/api/v1/quote/{quote['id']}", json={**sent, "status": "draft"}).status_code == 422
     saved = client.patch(f"/api/v1/quote/{quote['id']}", json=sent)
     assert saved.status_code == 200, saved.text
     after = saved.json()
@@ -122,7 +124,7 @@ def test_patch_still_refuses_changed_readonly_and_frozen_values(runtime: Any) ->
         assert refused.status_code == 422, (body, refused.text)
         assert (error_of(refused)["code"], error_of(refused)["field"]) == (code, field), body
     # unchanged values of the same fields pass, one by one, and change nothing
-    for body in ({"total_net": "1.240"}, {"status": "draft"}, {"account": parties["account"]}, {"currency": "eur"},
+    for body in ({"total_net": "1.240"}, {"number": None}, {"account": parties["account"]}, {"currency": "eur"},
                  {"lines": quote["lines"]}):
         assert client.patch(url, json=body).status_code == 200, body
     final = client.get(url).json()
@@ -150,3 +152,24 @@ def test_figures_answer_validates_against_the_openapi_document(runtime: Any) -> 
     assert {g["key"] for g in answer["groups"]} == {"totals", "vat", "margin"}
     broken = {**answer, "groups": [{**answer["groups"][0], "figures": [{**answer["groups"][0]["figures"][0], "value": 2.48}]}]}
     assert not validator.is_valid(broken)  # amounts are strings, never floats
+
+
+def test_a_validated_invoice_sent_back_as_read_is_accepted_and_unchanged(runtime: Any) -> None:
+    import datetime as dt
+
+    from app.spec.expressions import fixed_clock
+
+    client = api_client(runtime)
+    invoice = _create(client, "invoice", {**_parties(client), "kind": "standard", "date": "2026-11-23", "lines": [CABLE]})
+    with fixed_clock(dt.date(2026, 11, 23)):
+        assert client.post(f"/api/v1/invoice/{invoice['id']}/actions/validate").status_code == 200
+    read = {k: v for k, v in client.get(f"/api/v1/invoice/{invoice['id']}").json().items() if k != "status"}
+    assert read["number"] == "FA2611-0001"
+    same = client.patch(f"/api/v1/invoice/{invoice['id']}", json=read)
+    assert same.status_code == 200, same.text
+    assert {k: v for k, v in same.json().items() if k not in ("updated_at", "status")} == {k: v for k, v in read.items() if k != "updated_at"}
+    assert same.json()["status"] == "validated"
+    # but the lock still holds for a real change, and a read-only number cannot be rewritten
+    assert client.patch(f"/api/v1/invoice/{invoice['id']}", json={**read, "title": "autre"}).status_code == 409
+    renumbered = client.patch(f"/api/v1/invoice/{invoice['id']}", json={**read, "number": "FA2611-0099"})
+    assert renumbered.status_code == 422 and error_of(renumbered)["field"] == "number"

@@ -364,8 +364,8 @@ class Store:
         self, entity: EntitySpec, data: Mapping[str, Any], *, creating: bool, current: Record | None = None
     ) -> tuple[dict[str, Any], dict[str, list[Mapping[str, Any]]]]:
         """Parsed values by field name, and the child lists. On an update (`current`: the stored
-        record), a read-only or status field sent back with the value it has is ignored, so a
-        record read by GET can be sent back as it is; a different value is refused."""
+        record), a read-only field sent back with the value it has is ignored, so a record read
+        by GET can be sent back as it is (without its status); a different value is refused."""
         if not isinstance(data, Mapping):
             raise StoreError(400, "bad_request", _m("objet JSON attendu", "a JSON object is expected"))
         values: dict[str, Any] = {}
@@ -384,8 +384,8 @@ class Store:
                 raise StoreError(
                     422, "unknown_field", _m(f"champ inconnu « {key} »", f"unknown field '{key}'"), field=key
                 )
-            if (field.readonly or field.type == "status") and current is not None and self._unchanged(field, raw, current):
-                continue
+            if field.readonly and field.type != "status" and current is not None and self._unchanged(field, raw, current):
+                continue  # sent back as read; a status field is refused even unchanged: actions move it
             if field.type == "status" and raw not in (None, ""):
                 raise StoreError(
                     422,
