@@ -121,3 +121,16 @@ def split_amount(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for i in by_remainder[:left_over]:
         floors[i] += 1
     return [Decimal(f).scaleb(-2) for f in floors]
+
+
+def round_percent(x: Decimal, places: int = 2) -> Decimal:
+    """Round a percentage (a rate, a margin rate) to `places` decimals, half up: 35.555 → 35.56."""
+    return D(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) + ZERO
+
+
+def ratio_percent(part: Decimal, whole: Decimal, places: int = 2) -> Decimal | None:
+    """`part` as a percentage of `whole`, rounded (None when `whole` is zero)."""
+    whole = D(whole)
+    if whole == 0:
+        return None
+    return round_percent(D(part) * HUNDRED / whole, places)

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.engine.auth import principal_from_token
+from app.engine.figures import FigureSubject, figures_json, figures_of
 from app.engine.links import describe, linkable, links_of
 from app.engine.openapi import openapi_document
 from app.engine.runtime import Runtime
@@ -34,6 +35,7 @@ LIST_PARAMETERS = ("q", "sort", "page", "page_size")
 MAX_PAGE = 1_000_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_BODY = 5 * 1024 * 1024
+DERIVED = ("links", "allowed_actions")  # added to records by `with_workflow`
 
 Work = Callable[[Store], Response]
 
@@ -49,6 +51,7 @@ def api_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/openapi.json", api.openapi, methods=["GET"]),
         Route("/{entity}", api.collection, methods=every),
         Route("/{entity}/{id}", api.item, methods=every),
+        Route("/{entity}/{id}/figures", api.figures, methods=every),
         Route("/{entity}/{id}/actions/{name}", api.action, methods=every),
         Route("/{rest:path}", api.not_found, methods=every),
     ]
@@ -106,6 +109,13 @@ class RecordApi:
         raw_id, name = request.path_params["id"], request.path_params["name"]
         body = await self._body(request)
         return await self._run(request, entity, lambda store: self._transition(store, entity, raw_id, name, body))
+
+    async def figures(self, request: Request) -> Response:
+        entity = request.path_params["entity"]
+        if request.method not in ("GET", "HEAD"):
+            return _method_not_allowed(request, "GET")
+        raw_id = request.path_params["id"]
+        return await self._run(request, entity, lambda store: self._figures(store, entity, raw_id))
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -219,11 +229,21 @@ class RecordApi:
         self, store: Store, entity: str, raw_id: str, body: bytes | ApiError, if_match: str | None
     ) -> Response:
         record_id = _path_id(store, entity, raw_id, "edit")
-        data = _object(body)
+        # What a GET adds to a record (derived, never stored) may come back in a PATCH of the
+        # record as read: it is ignored, as the system columns are by the Store.
+        spec = store.entity(entity)
+        own = {*spec.fields, *(c.name for c in spec.children)}
+        data = {k: v for k, v in _object(body).items() if k not in DERIVED or k in own}
         expected = _expected_version(data.get("version"), if_match)
         obj = store.update(entity, record_id, data, expected_version=expected)
         store.session.flush()
         return _record_response(record_out(store, obj), 200)
+
+    def _figures(self, store: Store, entity: str, raw_id: str) -> Response:
+        """`{"entity", "id", "groups": [...]}`: the key figures of app/engine/figures.py."""
+        obj = store.get(entity, _path_id(store, entity, raw_id, "read"))
+        groups = figures_of(FigureSubject(store, store.entity(entity), obj))
+        return JSONResponse({"entity": entity, "id": obj.id, "groups": figures_json(groups)})
 
     def _transition(self, store: Store, entity: str, raw_id: str, name: str, body: bytes | ApiError) -> Response:
         """`{"record": the record after the transition, "created": [{entity, id, url}, ...]}`."""

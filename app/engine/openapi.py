@@ -121,6 +121,92 @@ LINKS_SCHEMA: dict[str, Any] = {
 }
 
 
+_LABEL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["fr", "en"],
+    "properties": {"fr": {"type": "string"}, "en": {"type": "string"}},
+    "additionalProperties": False,
+}
+_FIGURE_VALUE: dict[str, Any] = {
+    "type": ["string", "null"],
+    "description": "Chaîne décimale (\"2.48\"), texte pour `kind: text`, null si incalculable / decimal string",
+}
+_FIGURE_KIND: dict[str, Any] = {"type": "string", "enum": ["money", "percent", "number", "text"]}
+FIGURES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Chiffres clés / Key figures",
+    "required": ["entity", "id", "groups"],
+    "additionalProperties": False,
+    "properties": {
+        "entity": {"type": "string"},
+        "id": {"type": "integer"},
+        "groups": {
+            "type": "array",
+            "description": (
+                "Groupes de chiffres (totaux, TVA par taux, marge…), vides pour un enregistrement "
+                "qui n'en a pas / figure groups, empty when the record has none"
+            ),
+            "items": {
+                "type": "object",
+                "required": ["key", "label", "columns", "value_label", "figures"],
+                "additionalProperties": False,
+                "properties": {
+                    "key": {"type": "string"},
+                    "label": _LABEL_SCHEMA,
+                    "columns": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["key", "label", "kind"],
+                            "additionalProperties": False,
+                            "properties": {"key": {"type": "string"}, "label": _LABEL_SCHEMA, "kind": _FIGURE_KIND},
+                        },
+                    },
+                    "value_label": {"oneOf": [_LABEL_SCHEMA, {"type": "null"}]},
+                    "figures": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["key", "label", "kind", "value", "details"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "key": {"type": "string"},
+                                "label": _LABEL_SCHEMA,
+                                "kind": _FIGURE_KIND,
+                                "value": _FIGURE_VALUE,
+                                "details": {"type": "object", "additionalProperties": _FIGURE_VALUE},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _figures_path(entity: EntitySpec, id_param: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "parameters": [id_param],
+        "get": {
+            "operationId": f"figures_{entity.name}",
+            "tags": [entity.name],
+            "summary": f"Chiffres clés : {_label(entity.label)}",
+            "description": (
+                "Totaux, TVA par taux, marge… calculés comme à l'enregistrement ; montants en chaînes. "
+                "/ Key figures computed as on save; amounts as strings."
+            ),
+            "responses": {
+                "200": {
+                    "description": "Les chiffres clés / The key figures",
+                    "content": {"application/json": {"schema": _ref("Figures")}},
+                },
+                **_errors("401", "403", "404"),
+            },
+        },
+    }
+
+
 def _workflow_properties(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
     from app.engine.links import linkable
 
@@ -300,7 +386,7 @@ def _paths(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
             "responses": {"204": {"description": "Supprimé / Deleted"}, **_errors("401", "403", "404", "409")},
         },
     }
-    paths = {f"/{name}": collection, f"/{name}/{{id}}": item}
+    paths = {f"/{name}": collection, f"/{name}/{{id}}": item, f"/{name}/{{id}}/figures": _figures_path(entity, id_param)}
     paths.update(_action_paths(spec, entity, id_param))
     return paths
 
@@ -410,7 +496,7 @@ def _self_path() -> dict[str, Any]:
 
 def openapi_document(spec: AppSpec, *, server_url: str = "/api/v1") -> dict[str, Any]:
     parent_links = _parent_links(spec)
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "Figures": FIGURES_SCHEMA}
     paths: dict[str, Any] = _self_path()
     for entity in spec.entities.values():
         schemas[entity.name] = entity_schema(spec, entity, parent_links.get(entity.name, set()))

@@ -40,6 +40,11 @@ def _same(field: FieldSpec, old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+def same_value(field: FieldSpec, old: Any, new: Any) -> bool:
+    """Whether a parsed value `new` is the stored `old` (empty values are all the same)."""
+    return _same(field, old, new)
+
+
 def _shown(session: Session, rt: Runtime, field: FieldSpec, value: Any) -> str:
     """A value as a user reads it: a linked record by its title, an empty value as a dash."""
     if _empty(value):

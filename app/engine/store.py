@@ -19,7 +19,7 @@ from app.engine.expressions import evaluate_default
 from app.engine.fieldtypes import FIELD_TYPES, FieldError, parse_value, to_json
 from app.engine.models import Record
 from app.engine.permissions import Principal
-from app.engine.rules import check_frozen, check_matches, values_after
+from app.engine.rules import check_frozen, check_matches, same_value, values_after
 from app.engine.runtime import Runtime
 from app.spec.expressions import today as clock_today
 from app.spec.model import EntitySpec, FieldSpec, Label
@@ -272,7 +272,7 @@ class Store:
         obj = self.get(entity.name, record_id, action="edit")
         if expected_version is not None and str(expected_version) != str(obj.version):
             raise self._conflict(entity, obj, expected_version)
-        values, children = self._parse(entity, data, creating=False)
+        values, children = self._parse(entity, data, creating=False, current=obj)
         self._check_required(entity, values, creating=False)
         check_frozen(entity, obj, values)
         check_matches(self.session, self.rt, entity, values_after(entity, obj, values), changed=values.keys())
@@ -372,8 +372,11 @@ class Store:
         return StoreError(409, "integrity", _m("enregistrement refusé par la base", "rejected by the database"))
 
     def _parse(
-        self, entity: EntitySpec, data: Mapping[str, Any], *, creating: bool
+        self, entity: EntitySpec, data: Mapping[str, Any], *, creating: bool, current: Record | None = None
     ) -> tuple[dict[str, Any], dict[str, list[Mapping[str, Any]]]]:
+        """Parsed values by field name, and the child lists. On an update (`current`: the stored
+        record), a read-only field sent back with the value it has is ignored, so a record read
+        by GET can be sent back as it is (without its status); a different value is refused."""
         if not isinstance(data, Mapping):
             raise StoreError(400, "bad_request", _m("objet JSON attendu", "a JSON object is expected"))
         values: dict[str, Any] = {}
@@ -392,6 +395,8 @@ class Store:
                 raise StoreError(
                     422, "unknown_field", _m(f"champ inconnu « {key} »", f"unknown field '{key}'"), field=key
                 )
+            if field.readonly and field.type != "status" and current is not None and self._unchanged(field, raw, current):
+                continue  # sent back as read; a status field is refused even unchanged: actions move it
             if field.type == "status" and raw not in (None, ""):
                 raise StoreError(
                     422,
@@ -402,7 +407,7 @@ class Store:
                     ),
                     field=key,
                 )
-            if field.readonly and raw not in (None, ""):
+            if field.readonly and (raw not in (None, "") or current is not None):
                 raise StoreError(
                     422, "readonly", _m(f"« {field.label.fr} » est en lecture seule", f"'{field.label.en}' is read-only"), field=key
                 )
@@ -415,6 +420,13 @@ class Store:
             elif field.is_link and values[key] is not None:
                 self._check_link(field, values[key])
         return values, children
+
+    def _unchanged(self, field: FieldSpec, raw: Any, current: Record) -> bool:
+        try:
+            value = parse_value(field, raw, self.spec)
+        except FieldError:
+            return False
+        return same_value(field, getattr(current, field.column_name), value)
 
     def _check_link(self, field: FieldSpec, target_id: int) -> None:
         target = self.rt.models.cls(field.to or "")
@@ -549,7 +561,7 @@ class Store:
                     if row_id is not None:
                         if row_id not in existing:
                             raise StoreError(422, "invalid", _m(f"ligne n° {row_id} inconnue", f"unknown row {row_id}"), field="id")
-                        values, _ = self._parse(child_spec, data, creating=False)
+                        values, _ = self._parse(child_spec, data, creating=False, current=existing[row_id])
                         if any(getattr(existing[row_id], child_spec.fields[k].column_name) != v for k, v in values.items()):
                             self.require(child.entity, "edit")
                         self._check_required(child_spec, values, creating=False)

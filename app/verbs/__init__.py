@@ -7,8 +7,9 @@ one small module plus one line below.
 
 from __future__ import annotations
 
+from app.engine.figures import register_figures
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, credit_notes, deductions, fill, terms, totals, tracking
+from app.verbs import catalogue, credit_notes, deductions, figures, fill, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -24,3 +25,6 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
 
 for _name, _fn in BUSINESS_VERBS.items():
     register(_name, _fn)
+
+# Key figures of records (admin panels, GET /api/v1/{entity}/{id}/figures): app/engine/figures.py.
+register_figures(figures.document_figures)

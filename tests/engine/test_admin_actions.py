@@ -67,7 +67,9 @@ def test_details_page_shows_one_form_per_allowed_action(rt: Any) -> None:
     assert 'style="background-color: #6c757d">Brouillon' in page  # the state as a coloured badge
     edit = client.get(f"/admin/bill/edit/{bill}").text
     assert set(action_forms(edit)) == {"validate"}
-    assert 'value="Brouillon"' in edit and "readonly" in edit  # the status is shown, never edited
+    # the status is shown (its badge), never edited: no input carries it
+    assert re.search(r'data-readonly-for="status">\s*<span class="badge[^>]*>Brouillon</span>', edit)
+    assert 'name="status"' not in edit
     listing = client.get("/admin/bill/list").text
     assert 'style="background-color: #6c757d">Brouillon' in listing
 

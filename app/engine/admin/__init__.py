@@ -13,6 +13,8 @@ from starlette.routing import Route
 from app.engine.admin.actions import ROUTE_NAME, action_endpoint
 from app.engine.admin.auth import SessionAuth, SpecAuthorization
 from app.engine.admin.csrf import CSRFMiddleware, csrf_input, csrf_token
+from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
+from app.engine.admin.figures import figure_text, preview_endpoint
 from app.engine.admin.i18n import register_french
 from app.engine.admin.site import ComptoirAdmin
 from app.engine.admin.uploads import UploadConfig
@@ -54,9 +56,12 @@ def mount_admin(app: Starlette, rt: Runtime) -> None:
     authentication.admin = admin
     admin.templates.env.globals["csrf_token"] = csrf_token
     admin.templates.env.globals["csrf_input"] = csrf_input
+    admin.templates.env.globals["comptoir_figure_text"] = figure_text
     for view in views:
         admin.add_view(view)
     identities = {v.comptoir_entity.name: v.identity for v in views}
     route = Route("/_action/{entity}/{pk:int}/{name}", action_endpoint(rt, identities), methods=["POST"], name=ROUTE_NAME)
     admin.admin.router.routes.insert(0, route)
+    preview = Route("/{entity}/totals-preview", preview_endpoint(rt, lambda: admin.templates.env), methods=["POST"], name=PREVIEW_ROUTE)
+    admin.admin.router.routes.insert(0, preview)
     app.state.admin = admin

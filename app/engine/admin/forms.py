@@ -95,16 +95,22 @@ class TextAreaInputField(_RawTextMixin, TextAreaField):  # type: ignore[misc]
     """A text area holding the raw text typed."""
 
 
-class StatusField(TextInputField):
-    """A workflow state, read-only: shows the state's label (actions change it, not forms)."""
+class FixedField(Field):  # type: ignore[misc]
+    """A field shown without an input: read-only, or frozen on an edit form (`frozen`, drawn
+    disabled with a lock). The template draws its text; nothing is ever read from a submission,
+    and store_values leaves it out."""
 
-    def __init__(self, label: str | None = None, validators: Any = None, *, labels: dict[str, str], **kwargs: Any) -> None:
+    comptoir_fixed = True
+
+    def __init__(self, label: str | None = None, validators: Any = None, *, frozen: bool = False, **kwargs: Any) -> None:
         super().__init__(label, validators, **kwargs)
-        self.labels = labels
+        self.frozen = frozen
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        return None  # a disabled or absent input: the stored value stays
 
     def _value(self) -> str:
-        code = super()._value()
-        return self.labels.get(code, code)
+        return ""
 
 
 class LinkField(AjaxSelectField):
@@ -148,8 +154,11 @@ def default_factory(spec: AppSpec, field: FieldSpec, compiled: Any) -> Callable[
     return make
 
 
-def build_field(spec: AppSpec, entity: EntitySpec, field: FieldSpec, loader: Any = None, default: Any = None) -> Any:
-    """The unbound WTForms field of one spec field."""
+def build_field(
+    spec: AppSpec, entity: EntitySpec, field: FieldSpec, loader: Any = None, default: Any = None, *, editing: bool = False
+) -> Any:
+    """The unbound WTForms field of one spec field (`editing`: of an edit form, where frozen
+    fields can no longer change)."""
     label = field.label.fr
     description = field.help.fr if field.help else ""
     numbered = field.name in {n.field for n in entity.numbering}
@@ -158,21 +167,8 @@ def build_field(spec: AppSpec, entity: EntitySpec, field: FieldSpec, loader: Any
     common: dict[str, Any] = {"label": label, "description": description}
     if default is not None and not field.readonly:
         common["default"] = default_factory(spec, field, default)
-    if field.readonly and field.type == "status":
-        picklist = spec.picklists.get(field.picklist or "")
-        labels = {v.code: v.label.fr for v in picklist.values} if picklist is not None else {}
-        return StatusField(
-            labels=labels,
-            spec_field=field,
-            render_kw={"class": "form-control-plaintext", "readonly": True, "tabindex": "-1"},
-            **common,
-        )
-    if field.readonly:
-        return TextInputField(
-            spec_field=field,
-            render_kw={"class": "form-control-plaintext", "readonly": True, "tabindex": "-1"},
-            **common,
-        )
+    if field.readonly or (editing and field.frozen):
+        return FixedField(frozen=not field.readonly, **common)
     kind = field.type
     if kind == "password":
         return PasswordField(
@@ -231,13 +227,19 @@ def _choices(spec: AppSpec, field: FieldSpec, *, blank: bool) -> list[tuple[str,
 
 
 def build_form(
-    spec: AppSpec, entity: EntitySpec, order: list[str], loaders: dict[str, Any], defaults: Mapping[tuple[str, str], Any]
+    spec: AppSpec,
+    entity: EntitySpec,
+    order: list[str],
+    loaders: dict[str, Any],
+    defaults: Mapping[tuple[str, str], Any],
+    *,
+    editing: bool = False,
 ) -> type[Form]:
     """The form class of an entity, fields in layout `order`, plus the hidden record version."""
     attrs: dict[str, Any] = {VERSION_FIELD: HiddenField()}
     for name in order:
         field = entity.fields[name]
-        attrs[name] = build_field(spec, entity, field, loaders.get(name), defaults.get((entity.name, name)))
+        attrs[name] = build_field(spec, entity, field, loaders.get(name), defaults.get((entity.name, name)), editing=editing)
     return type(f"{entity.name.title().replace('_', '')}Form", (SpecForm,), attrs)
 
 
@@ -252,11 +254,12 @@ def initial_data(entity: EntitySpec, obj: Record) -> dict[str, Any]:
     return data
 
 
-def store_values(entity: EntitySpec, data: dict[str, Any]) -> dict[str, Any]:
-    """What the form sends to Store.create/update: editable fields only, links as ids."""
+def store_values(entity: EntitySpec, data: dict[str, Any], *, editing: bool = False) -> dict[str, Any]:
+    """What the form sends to Store.create/update: editable fields only (frozen ones only on
+    creation), links as ids."""
     values: dict[str, Any] = {}
     for field in entity.fields.values():
-        if field.readonly or field.type in UPLOAD_TYPES or field.name not in data:
+        if field.readonly or (editing and field.frozen) or field.type in UPLOAD_TYPES or field.name not in data:
             continue
         value = data[field.name]
         if field.is_link:

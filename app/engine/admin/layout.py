@@ -107,6 +107,11 @@ def detail_sections(
     return result
 
 
+def field_display(spec: AppSpec, spec_field: FieldSpec, obj: Record) -> Markup | str:
+    """A field's value as text (a link by its target's title), for a form's read-only fields."""
+    return _value(spec, spec_field, obj, lambda field, target_id: None)
+
+
 def _value(spec: AppSpec, spec_field: FieldSpec, obj: Record, link_url: Any) -> Markup | str:
     if spec_field.is_link:
         target_id = getattr(obj, spec_field.column_name, None)

@@ -24,6 +24,8 @@ from app.engine.admin import children as child_tables
 from app.engine.admin.actions import record_panels
 from app.engine.admin.auth import current_principal
 from app.engine.admin.errors import AdminFormError, french
+from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
+from app.engine.admin.figures import blank_figures, fixed_values, page_figures
 from app.engine.admin.filters import SpecFilter, apply_filters, build_filters, filter_kind
 from app.engine.admin.formatting import date as format_date
 from app.engine.admin.formatting import choice_label, display, input_value, list_formatter
@@ -43,6 +45,7 @@ from app.spec.model import AppSpec, EntitySpec, FieldSpec, Location
 SUMMARY = "L'enregistrement est refusé : corrigez les champs signalés."
 STATE_ERRORS = "comptoir_form_errors"
 PAGE_SIZES = (10, 25, 50, 100)
+EDIT_FORM = "__comptoir_edit_form__"  # the rules sqladmin passes to scaffold_form for the edit form
 T = TypeVar("T")
 
 
@@ -76,7 +79,7 @@ class EntityView(ModelView):
             loaders[name] = loader.bind(rt, target)
         self._form_ajax_refs = loaders
         self._ajax_relation_names = set(loaders)
-        self._comptoir_form: type[Form] | None = None
+        self._comptoir_forms: dict[bool, type[Form]] = {}  # by `editing`
 
     # --- access ---------------------------------------------------------------------------
 
@@ -138,16 +141,24 @@ class EntityView(ModelView):
 
     # --- forms ----------------------------------------------------------------------------
 
+    def _refresh_form_rules_cache(self) -> None:
+        super()._refresh_form_rules_cache()
+        # sqladmin asks for the edit form with these rules: the mark tells it from the create
+        # form, whose frozen fields are still inputs.
+        self._form_edit_rules = [EDIT_FORM]
+
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
-        if self._comptoir_form is None:
-            self._comptoir_form = build_form(
+        editing = rules == [EDIT_FORM]
+        if editing not in self._comptoir_forms:
+            self._comptoir_forms[editing] = build_form(
                 self.comptoir_rt.spec,
                 self.comptoir_entity,
                 self.comptoir_layout.order,
                 self._form_ajax_refs,
                 self.comptoir_rt.defaults,
+                editing=editing,
             )
-        return self._comptoir_form
+        return self._comptoir_forms[editing]
 
     async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
         return initial_data(self.comptoir_entity, obj)
@@ -170,8 +181,23 @@ class EntityView(ModelView):
         stored = str(getattr(obj, field_name, "") or "")
         return stored.rsplit("/", 1)[-1].split("-", 1)[-1]
 
+    def preview_url(self, request: Request, pk: Any = None) -> str:
+        url = str(request.url_for(f"admin:{PREVIEW_ROUTE}", entity=self.comptoir_entity.name))
+        return f"{url}?pk={pk}" if pk is not None else url
+
     async def create_context(self, request: Request) -> dict[str, Any]:
-        return {"comptoir_children": await self._child_tables(request, None)}
+        rt, entity, principal = self.comptoir_rt, self.comptoir_entity, self.principal(request)
+
+        def build(session: Session) -> dict[str, Any]:
+            return {
+                "comptoir_fixed": fixed_values(rt.spec, entity, None, editing=False),
+                "comptoir_figures": blank_figures(rt, Store(rt, session, principal), entity),
+                "comptoir_preview_url": self.preview_url(request),
+            }
+
+        context: dict[str, Any] = {"comptoir_children": await self._child_tables(request, None)}
+        context.update(await self._in_session(build))
+        return context
 
     async def edit_context(self, request: Request) -> dict[str, Any]:
         context: dict[str, Any] = {"comptoir_children": await self._child_tables(request, request.path_params["pk"])}
@@ -184,7 +210,12 @@ class EntityView(ModelView):
         def build(session: Session) -> dict[str, Any]:
             store = Store(rt, session, principal)
             obj = store.get(entity.name, request.path_params["pk"])
-            return record_panels(rt, store, request, obj, self.comptoir_identities)
+            return {
+                **record_panels(rt, store, request, obj, self.comptoir_identities),
+                "comptoir_fixed": fixed_values(rt.spec, entity, obj, editing=True),
+                "comptoir_figures": page_figures(store, entity, obj),
+                "comptoir_preview_url": self.preview_url(request, obj.id),
+            }
 
         return await self._in_session(build)
 
@@ -263,6 +294,7 @@ class EntityView(ModelView):
                 "comptoir_sections": detail_sections(rt.spec, entity, self.comptoir_layout, obj, link_url),
                 "comptoir_children": child_tables.tables_from_records(rt, session, entity, rows, for_input=False),
                 "comptoir_audit": audit_line(obj),
+                "comptoir_figures": page_figures(store, entity, obj),
                 **record_panels(rt, store, request, obj, self.comptoir_identities),
             }
 
@@ -275,7 +307,7 @@ class EntityView(ModelView):
         return await self._save(request, values, pk=None, version=None)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
-        values = store_values(self.comptoir_entity, data)
+        values = store_values(self.comptoir_entity, data, editing=True)
         return await self._save(request, values, pk=pk, version=data.get("version") or None)
 
     async def _save(self, request: Request, values: dict[str, Any], *, pk: str | None, version: Any) -> Any:

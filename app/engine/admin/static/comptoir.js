@@ -65,7 +65,61 @@
       $row.find('input, select, textarea').filter(':visible').first().trigger('focus');
     });
     $(document).on('click', '[data-remove-child]', function () {
+      var form = $(this).closest('form');
       $(this).closest('tr').remove();
+      form.trigger('comptoir:rows-changed');
     });
+
+    initLiveFigures();
   });
+
+  // Key figures recomputed while the form is typed: the form is posted (debounced; the CSRF
+  // header comes from comptoir-before.js) to the preview endpoint, which answers the panel
+  // drawn by the server with the same totals code as a save. Nothing is saved, nothing is
+  // rounded here.
+  function initLiveFigures() {
+    var $panel = $('#key-figures[data-preview-url]');
+    var $form = $panel.closest('form');
+    if (!$panel.length || !$form.length) return;
+    var url = $panel.attr('data-preview-url');
+    var $status = $panel.find('.comptoir-figures-status');
+    var idle = $status.text();
+    var timer = null;
+    var sent = 0;
+
+    function refresh() {
+      var mine = ++sent;
+      $panel.addClass('comptoir-figures-busy');
+      $.ajax({
+        url: url,
+        type: 'POST',
+        data: new FormData($form[0]),
+        processData: false,
+        contentType: false,
+        dataType: 'json'
+      }).done(function (answer) {
+        if (mine !== sent) return;  // a later answer is on its way
+        $panel.find('.comptoir-figures-body').html(answer.html);
+        var refused = Object.keys(answer.errors || {}).length;
+        $status.text(refused ? 'Saisie à corriger : ' + refused + ' valeur(s) ignorée(s)' : idle);
+        $panel.toggleClass('comptoir-figures-partial', refused > 0);
+      }).fail(function () {
+        if (mine === sent) $status.text('Totaux non recalculés (erreur de connexion)');
+      }).always(function () {
+        if (mine === sent) $panel.removeClass('comptoir-figures-busy');
+      });
+    }
+
+    function later() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 300);
+    }
+
+    $form.on('input change comptoir:rows-changed', function (event) {
+      if (event.target && event.target.name === 'csrf_token') return;
+      later();
+    });
+    $form.on('click', '[data-add-child]', later);
+    if ($panel.attr('data-refresh') === '1') refresh();  // a refused save: show the typed values
+  }
 })(jQuery);
