@@ -46,6 +46,16 @@ class VerbContext:
     workflow: WorkflowSpec | None = None
     messages: list[Label] = field(default_factory=list)
     created: list[tuple[str, int]] = field(default_factory=list)
+    warnings: list[Label] = field(default_factory=list)  # returned to the user with the result
+    # run after the transition has moved the record to its target state, logged and audited
+    consequences: list[Callable[[], None]] = field(default_factory=list)
+
+    def then(self, consequence: Callable[[], None]) -> None:
+        """Run `consequence` once the record is in its new state (outside a transition: now)."""
+        if self.transition is None:
+            consequence()
+        else:
+            self.consequences.append(consequence)
 
     def values(self, names: frozenset[str] | None = None) -> dict[str, Any]:
         """The record as an expression sees it (see `record_values`)."""

@@ -199,6 +199,7 @@ class TransitionResult:
     to_state: str
     created: list[tuple[str, int]] = field(default_factory=list)
     messages: list[Label] = field(default_factory=list)
+    warnings: list[Label] = field(default_factory=list)  # shown to the user; the transition ran
 
 
 def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreError:
@@ -212,11 +213,16 @@ def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreErr
     )
 
 
-def lock_record(store: Store, entity: EntitySpec, record_id: Any) -> Record:
-    """The record, read again under a row lock held until the transaction ends."""
-    store.get(entity.name, record_id)  # rights and 404 first
+def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, internal: bool = False) -> Record:
+    """The record, read again under a row lock held until the transaction ends. `internal`:
+    a consequence of another transition — no read right needed, and the session's pending
+    changes are flushed first so that reading the row again loses none of them."""
     cls = store.rt.models.cls(entity.name)
     session = store.session
+    if internal:
+        store.flush(entity)
+    else:
+        store.get(entity.name, record_id)  # rights and 404 first
     pk = int(record_id)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has no row lock: take the database's write lock now (BEGIN + a no-op write),
@@ -231,16 +237,22 @@ def lock_record(store: Store, entity: EntitySpec, record_id: Any) -> Record:
     return obj
 
 
-def run_transition(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
-    """Run one transition in the store's transaction; on any error the session is rolled back."""
+def run_transition(
+    store: Store, entity_name: str, record_id: Any, name: str, *, internal: bool = False
+) -> TransitionResult:
+    """Run one transition in the store's transaction; on any error the session is rolled back.
+
+    `internal=True` runs it as a consequence of the transition under way (a payment moving its
+    invoices to `paid`): the user's right and groups are not asked — the running transition
+    was allowed — but the state and the condition are checked, and the log and audit written."""
     try:
-        return _run(store, entity_name, record_id, name)
+        return _run(store, entity_name, record_id, name, internal)
     except BaseException:
         store.session.rollback()
         raise
 
 
-def _run(store: Store, entity_name: str, record_id: Any, name: str) -> TransitionResult:
+def _run(store: Store, entity_name: str, record_id: Any, name: str, internal: bool = False) -> TransitionResult:
     from app.engine import audit
 
     entity = store.entity(entity_name)
@@ -249,7 +261,7 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
     if machine is None or transition is None:
         store.require(entity.name, "read")
         raise _unknown(entity, name, machine)
-    obj = lock_record(store, entity, record_id)
+    obj = lock_record(store, entity, record_id, internal=internal)
     state = str(getattr(obj, machine.status_column))
     if "*" not in transition.sources and state not in transition.sources:
         allowed = [t.name for t in allowed_actions(store, entity, obj)]
@@ -261,7 +273,7 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
             ),
             allowed,
         )
-    if not store.principal.can(store.spec, entity.name, transition.name) or not _in_groups(store, transition):
+    if not internal and (not store.principal.can(store.spec, entity.name, transition.name) or not _in_groups(store, transition)):
         raise StoreError(
             403,
             "forbidden",
@@ -279,6 +291,7 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
     session = store.session
     key = (entity.name, int(obj.id))
     running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
+    outer = running.get(key)  # a consequence may run a transition of the record under way
     running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
     try:
         ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec)
@@ -297,8 +310,18 @@ def _run(store: Store, entity_name: str, record_id: Any, name: str) -> Transitio
             audit.append(store, entity, obj, transition, state, target)
         store.flush(entity)
     finally:
-        running.pop(key, None)
-    return TransitionResult(obj, transition, state, target, ctx.created, ctx.messages)
+        if outer is None:
+            running.pop(key, None)
+        else:
+            running[key] = outer
+    # Consequences run once the record is in its new state (a cancelled payment no longer
+    # counts when its invoices are summed again); each is a transaction step of its own kind
+    # (internal transitions, recomputes) in this same transaction.
+    for consequence in ctx.consequences:
+        consequence()
+    store.flush(entity)
+    final = str(getattr(obj, machine.status_column))  # a consequence may have moved it (no `to`)
+    return TransitionResult(obj, transition, state, final, ctx.created, ctx.messages, ctx.warnings)
 
 
 # --- the record's log ------------------------------------------------------------------------

@@ -8,11 +8,13 @@ one small module plus one line below.
 from __future__ import annotations
 
 from app.engine.verbs import VerbFn, register
-from app.verbs import fill, totals
+from app.verbs import fill, outstanding, payments, totals
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
     "fill_from": fill.fill_from,
+    **payments.VERBS,
+    **outstanding.VERBS,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():
