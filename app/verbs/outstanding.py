@@ -58,7 +58,10 @@ def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     if account_id is None:
         return
     spec = linked_spec(store, entity, args["account"])
-    account = store.recompute(spec.name, account_id)  # the outstanding as of now, not as last stored
+    # The stored outstanding, kept right by `refresh` after every transition that moves it. Not
+    # recomputed here: writing the account before this transition's audit entry would take the
+    # two locks in the opposite order of a payment's (audit counter, then account) — a deadlock.
+    account = store.session.get(store.rt.models.cls(spec.name), account_id)
     limit = getattr(account, spec.fields[args["limit"]].column_name) if account is not None else None
     if limit is None:
         return

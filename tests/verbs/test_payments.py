@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -104,3 +105,41 @@ def test_admin_flashes_the_credit_limit_warning(runtime: Any) -> None:
     assert alerts["success"].startswith("« Valider » effectué")
     assert alerts["warning"].startswith("Encours autorisé de Dupont SARL dépassé")
     assert " / " not in alerts["warning"]  # French only in the admin
+
+
+def test_concurrent_payments_on_one_invoice_never_overpay_it(runtime: Any) -> None:
+    """Two payments of 700 on a 1 200 invoice at once, each in its own session: the invoice row
+    is locked for update by the first, so the second sees 500 left and is refused."""
+    account, invoice = _invoice(runtime)
+    with runtime.session() as session:
+        store = Store(runtime, session, SYSTEM)
+        payments = [
+            int(store.create("payment", {"account": account, "date": str(DAY), "amount": "700", "invoice": invoice}).id)
+            for _ in range(2)
+        ]
+        session.commit()
+    start = threading.Barrier(len(payments))
+    outcomes: list[str] = []
+
+    def record(payment: int) -> None:
+        try:
+            start.wait()
+            with fixed_clock(DAY), runtime.session() as session:
+                run_transition(Store(runtime, session, SYSTEM), "payment", payment, "validate")
+                session.commit()
+                outcomes.append("recorded")
+        except StoreError as exc:
+            outcomes.append(exc.code)
+        except BaseException as exc:  # reported below
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=record, args=(p,)) for p in payments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["overpayment", "recorded"]
+    with runtime.session() as session:
+        stored = Store(runtime, session, SYSTEM).get("invoice", invoice)
+        assert (stored.status, stored.amount_paid, stored.amount_remaining) == ("partially_paid", 700, 500)
+    assert audit.verify(runtime).ok
