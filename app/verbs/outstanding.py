@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 
-from app.domain.money import ZERO
+from app.domain.money import ZERO, round_amount
 from app.engine.store import StoreError
 from app.engine.verbs import VerbContext, assign
 from app.spec.model import Label
@@ -41,7 +41,7 @@ def outstanding(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     total = _sum(ctx, args["invoices"], args["invoice_link"], args["remaining"], args["open"], args.get("negative"))
     if args.get("payments"):
         total -= _sum(ctx, args["payments"], args["payment_link"], args["unallocated"], args.get("counted"))
-    assign(ctx.record, ctx.entity.fields[args["field"]].column_name, total)
+    assign(ctx.record, ctx.entity.fields[args["field"]].column_name, round_amount(total))  # cents: 0.00
 
 
 def refresh(ctx: VerbContext, args: Mapping[str, Any]) -> None:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import func, select
 
-from app.domain.money import ZERO
+from app.domain.money import ZERO, round_amount
 from app.engine.models import Record
 from app.engine.store import Store, StoreError
 from app.engine.verbs import VerbContext, assign, record_values
@@ -130,7 +130,7 @@ def allocate_payment(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         invoice = lock_record(store, invoice_spec, invoice_id, internal=True)  # concurrent payments queue
         _check_allocation(store, invoice_spec, invoice, share, client, args)
     if args.get("unallocated"):
-        assign(obj, entity.fields[args["unallocated"]].column_name, paid - total)
+        assign(obj, entity.fields[args["unallocated"]].column_name, round_amount(paid - total))
     for invoice_id in sorted(per_invoice):
         run_later(ctx, invoice_spec.name, invoice_id, args["settle"])
 
@@ -238,9 +238,10 @@ def settle_invoice(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     else:
         paid = received(ctx, args)
     due = amount(entity, obj, args["due"])
-    assign(obj, entity.fields[args["paid"]].column_name, paid)
+    # sums of cents, written as cents (the API shows 0.00, not 0)
+    assign(obj, entity.fields[args["paid"]].column_name, round_amount(paid))
     if args.get("remaining"):
-        assign(obj, entity.fields[args["remaining"]].column_name, due - paid)
+        assign(obj, entity.fields[args["remaining"]].column_name, round_amount(due - paid))
     if paid <= 0:
         follow = args["mark_unpaid"]
     elif paid >= due:
@@ -280,7 +281,7 @@ def apply_credit_note(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         en = f"{note_name} is already fully applied" if note_rest <= 0 else f"{name} has nothing left to pay"
         raise StoreError(422, "nothing_to_apply", _m(fr[0].upper() + fr[1:], en), field=credited.name)
     applied = min(note_rest, invoice_rest)
-    assign(note, entity.fields[args["paid"]].column_name, amount(entity, note, args["paid"]) + applied)
+    assign(note, entity.fields[args["paid"]].column_name, round_amount(amount(entity, note, args["paid"]) + applied))
     ctx.messages.append(Label(f"Avoir imputé sur la {name} : {euros(applied)}", f"Credit note applied to {name}: {applied}"))
     if applied < note_rest:
         rest = note_rest - applied
