@@ -56,14 +56,20 @@ def holds(store: Store, entity: EntitySpec, obj: Any, source: str | None) -> boo
     return bool(compiled.evaluate(record_values(store, entity, obj, compiled.names)))
 
 
-def runs_from(obj: Any, transition: str) -> bool:
+def starts_from(obj: Any, transition: str) -> bool:
     """Whether the transition starts from the record's state (the check `run_transition` makes)."""
     machine = machine_of(obj)
     spec = machine.spec.transitions.get(transition) if machine is not None else None
     if machine is None or spec is None:
         return False
-    state = getattr(obj, machine.status_column)
-    return ("*" in spec.sources or state in spec.sources) and spec.target != state
+    return "*" in spec.sources or getattr(obj, machine.status_column) in spec.sources
+
+
+def moves(obj: Any, transition: str) -> bool:
+    """Whether running the transition now would change the record's state."""
+    machine = machine_of(obj)
+    target = machine.spec.transitions[transition].target if machine is not None and starts_from(obj, transition) else None
+    return target is not None and machine is not None and target != getattr(obj, machine.status_column)
 
 
 def run_later(ctx: VerbContext, entity: str, record_id: int, transition: str) -> None:
@@ -187,16 +193,8 @@ def release_payment(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     cls = store.rt.models.cls(invoice_spec.name)
     for invoice_id in sorted(ids):
         invoice = store.session.get(cls, invoice_id)
-        if invoice is not None and runs_from_sources(invoice, args["settle"]):
+        if invoice is not None and starts_from(invoice, args["settle"]):
             run_later(ctx, invoice_spec.name, invoice_id, args["settle"])
-
-
-def runs_from_sources(obj: Any, transition: str) -> bool:
-    machine = machine_of(obj)
-    spec = machine.spec.transitions.get(transition) if machine is not None else None
-    if machine is None or spec is None:
-        return False
-    return "*" in spec.sources or getattr(obj, machine.status_column) in spec.sources
 
 
 # --- the invoice's side -----------------------------------------------------------------------
@@ -248,7 +246,7 @@ def settle_invoice(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         follow = args["mark_paid"]
     else:
         follow = args["mark_partially_paid"]
-    if runs_from(obj, follow):
+    if moves(obj, follow):
         run_later(ctx, entity.name, obj.id, follow)
 
 
@@ -266,7 +264,7 @@ def apply_credit_note(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     spec = linked_spec(store, entity, args["credited"])
     invoice = lock_record(store, spec, invoice_id, internal=True)
     name, note_name = record_name(invoice), f"avoir {note}"
-    if not runs_from_sources(invoice, args["settle"]):
+    if not starts_from(invoice, args["settle"]):
         machine = machine_of(invoice)
         state = machine.state_label(getattr(invoice, machine.status_column)) if machine is not None else "?"
         raise StoreError(
