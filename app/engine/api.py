@@ -246,13 +246,15 @@ class RecordApi:
         return JSONResponse({"entity": entity, "id": obj.id, "groups": figures_json(groups)})
 
     def _transition(self, store: Store, entity: str, raw_id: str, name: str, body: bytes | ApiError) -> Response:
-        """`{"record": the record after the transition, "created": [{entity, id, url}, ...]}`."""
+        """`{"record": the record after the transition, "created": [{entity, id, url}, ...],
+        "warnings": ["fr / en", ...]}` (warnings: the transition ran, but the user should know)."""
         record_id = _path_id(store, entity, raw_id, "read")
         params = _action_params(store, entity, body)
         result = run_transition(store, entity, record_id, name, params)
         record = record_out(store, result.record)
         created: list[dict[str, Any]] = [{"entity": e, "id": i, "url": record_path(e, i)} for e, i in result.created]
-        response = JSONResponse({"record": record, "created": created}, headers={"etag": f'"{record.get("version")}"'})
+        warnings = [f"{w.fr} / {w.en}" for w in result.warnings]
+        response = JSONResponse({"record": record, "created": created, "warnings": warnings}, headers={"etag": f'"{record.get("version")}"'})
         if created:
             response.headers["location"] = str(created[0]["url"])
         return response

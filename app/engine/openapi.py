@@ -458,9 +458,15 @@ def _action_schemas(spec: AppSpec) -> dict[str, Any]:
             continue
         schemas[f"ActionResult.{name}"] = {
             "type": "object",
-            "required": ["record", "created"],
+            "required": ["record", "created", "warnings"],
             "properties": {
                 "record": _ref(name),
+                "warnings": {
+                    "type": "array",
+                    "description": "Avertissements : l'action a eu lieu, mais à lire (encours dépassé…) / "
+                    "warnings: the action ran, but read them (credit limit exceeded…)",
+                    "items": {"type": "string"},
+                },
                 "created": {
                     "type": "array",
                     "description": "Documents créés par l'action (conversions) / records the action created",

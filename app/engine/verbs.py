@@ -49,6 +49,16 @@ class VerbContext:
     # what the caller passed with the transition, e.g. the API body `{"lines": [3, 5]}`
     # (source rows that copy_to copies instead of all of them)
     params: Mapping[str, Any] = field(default_factory=dict)
+    warnings: list[Label] = field(default_factory=list)  # returned to the user with the result
+    # run after the transition has moved the record to its target state, logged and audited
+    consequences: list[Callable[[], None]] = field(default_factory=list)
+
+    def then(self, consequence: Callable[[], None]) -> None:
+        """Run `consequence` once the record is in its new state (outside a transition: now)."""
+        if self.transition is None:
+            consequence()
+        else:
+            self.consequences.append(consequence)
 
     def values(self, names: frozenset[str] | None = None) -> dict[str, Any]:
         """The record as an expression sees it (see `record_values`)."""

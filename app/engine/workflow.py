@@ -199,6 +199,7 @@ class TransitionResult:
     to_state: str
     created: list[tuple[str, int]] = field(default_factory=list)
     messages: list[Label] = field(default_factory=list)
+    warnings: list[Label] = field(default_factory=list)  # shown to the user; the transition ran
 
 
 def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreError:
@@ -212,12 +213,16 @@ def _unknown(entity: EntitySpec, name: str, machine: Machine | None) -> StoreErr
     )
 
 
-def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, check_rights: bool = True) -> Record:
-    """The record, read again under a row lock held until the transaction ends."""
-    if check_rights:
-        store.get(entity.name, record_id)  # rights and 404 first
+def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, internal: bool = False) -> Record:
+    """The record, read again under a row lock held until the transaction ends. `internal`:
+    a consequence of another transition — no read right needed, and the session's pending
+    changes are flushed first so that reading the row again loses none of them."""
     cls = store.rt.models.cls(entity.name)
     session = store.session
+    if internal:
+        store.flush(entity)
+    else:
+        store.get(entity.name, record_id)  # rights and 404 first
     pk = int(record_id)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has no row lock: take the database's write lock now (BEGIN + a no-op write),
@@ -233,12 +238,17 @@ def lock_record(store: Store, entity: EntitySpec, record_id: Any, *, check_right
 
 
 def run_transition(
-    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any] | None = None
+    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any] | None = None,
+    *, internal: bool = False,
 ) -> TransitionResult:
     """Run one transition in the store's transaction; on any error the session is rolled back.
-    `params` reach the effects (VerbContext.params), e.g. the source rows copy_to copies."""
+    `params` reach the effects (VerbContext.params), e.g. the source rows copy_to copies.
+
+    `internal=True` runs it as a consequence of the transition under way (a payment moving its
+    invoices to `paid`): the user's right and groups are not asked — the running transition
+    was allowed — but the state and the condition are checked, and the log and audit written."""
     try:
-        return _run(store, entity_name, record_id, name, params or {})
+        return _run(store, entity_name, record_id, name, params or {}, internal=internal)
     except BaseException:
         store.session.rollback()
         raise
@@ -264,7 +274,7 @@ def _run(
         if not internal:
             store.require(entity.name, "read")
         raise _unknown(entity, name, machine)
-    obj = lock_record(store, entity, record_id, check_rights=not internal)
+    obj = lock_record(store, entity, record_id, internal=internal)
     state = str(getattr(obj, machine.status_column))
     if "*" not in transition.sources and state not in transition.sources:
         allowed = [t.name for t in allowed_actions(store, entity, obj)]
@@ -294,6 +304,7 @@ def _run(
     session = store.session
     key = (entity.name, int(obj.id))
     running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
+    outer = running.get(key)  # a consequence may run a transition of the record under way
     running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
     try:
         ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
@@ -312,8 +323,18 @@ def _run(
             audit.append(store, entity, obj, transition, state, target)
         store.flush(entity)
     finally:
-        running.pop(key, None)
-    return TransitionResult(obj, transition, state, target, ctx.created, ctx.messages)
+        if outer is None:
+            running.pop(key, None)
+        else:
+            running[key] = outer
+    # Consequences run once the record is in its new state (a cancelled payment no longer
+    # counts when its invoices are summed again); each is a transaction step of its own kind
+    # (internal transitions, recomputes) in this same transaction.
+    for consequence in ctx.consequences:
+        consequence()
+    store.flush(entity)
+    final = str(getattr(obj, machine.status_column))  # a consequence may have moved it (no `to`)
+    return TransitionResult(obj, transition, state, final, ctx.created, ctx.messages, ctx.warnings)
 
 
 # --- the record's log ------------------------------------------------------------------------

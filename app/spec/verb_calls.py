@@ -143,6 +143,7 @@ class CallChecker:
             if a.required and a.name not in raw:
                 self.error(self.doc.key_at(path), f"'{verb.name}' needs the argument '{a.name}'")
         target: EntitySpec | None = None
+        targets: dict[str, EntitySpec | None] = {}
         result: dict[str, Any] = {}
         # the target entity first: the arguments naming its fields or children need it
         for a in sorted((a for a in verb.args if a.name in raw), key=lambda arg: arg.kind != "entity"):
@@ -150,14 +151,12 @@ class CallChecker:
             if a.kind.startswith("scoped_"):
                 continue  # once the line entities are known, below
             if a.kind == "entity":
-                target = self.target(a, value, where)
+                target = targets[a.name] = self.target(a, value, where)
             checker = self.of_rows(raw.get(a.of)) if a.of else self
             if checker is None:  # the child collection is wrong: reported on its own argument
                 result[a.name] = value
                 continue
-            of = checker.linked(raw.get(a.via)) if a.kind == "linked_fields" else target
-            if a.kind == "child_field":
-                of = self.own_child_entity(raw.get(a.via))
+            of = checker.other_entity(a, raw, targets, target)
             result[a.name] = checker.value(verb, a, value, where, of, checker.codes(raw.get("field")))
             if a.kind == "reset" and isinstance(value, str) and value:
                 pattern = next((raw.get(p.name) for p in verb.args if p.kind == "pattern"), None)
@@ -281,6 +280,19 @@ class CallChecker:
 
     # -- one argument --------------------------------------------------------------------
 
+    def other_entity(
+        self, a: Arg, raw: Mapping[str, Any], targets: Mapping[str, EntitySpec | None], target: EntitySpec | None
+    ) -> EntitySpec | None:
+        """The entity whose names the argument gives: linked, child's, or the (named) target."""
+        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition"):
+            return self.linked(raw.get(a.via))
+        if a.kind == "child_field":
+            child = next((c for c in self.entity.children if c.name == raw.get(a.via)), None) if self.entity else None
+            return self.entities.get(child.entity) if child is not None else None
+        if a.via:
+            return targets.get(a.via)
+        return target
+
     def codes(self, field_name: Any) -> list[str]:
         """Codes of the picklist of the field a verb writes (an unquoted code gets a hint)."""
         f = self.entity.fields.get(field_name) if self.entity is not None and isinstance(field_name, str) else None
@@ -297,14 +309,24 @@ class CallChecker:
             if not (isinstance(value, str) and value) and not (isinstance(value, dict) and value.keys() & {"fr", "en"}):
                 self.error(loc, f"expected a label (text, or {{fr: ..., en: ...}}) for {what}, got {show(value)}")
             return label_of(value, "")
-        if a.kind == "expression":
+        if a.kind in ("expression", "linked_expression", "target_expression"):
             source = expression_source(value)
+            on = self.entity if a.kind == "expression" else target
             if source is None:
                 self.error(loc, f"expected an expression for {what}, got {show(value)}")
-            elif self.entity is not None:
-                for problem in expression_problems(source, record_names(self.entity), codes):
-                    self.error(loc, problem)
+            elif on is not None:
+                for problem in expression_problems(source, record_names(on), codes if on is self.entity else ()):
+                    self.error(loc, problem + (f" (on '{on.name}')" if on is not self.entity else ""))
             return source
+        if a.kind == "flag":
+            if not isinstance(value, bool):
+                self.error(loc, f"expected true or false for {what}, got {show(value)}")
+            return value
+        if a.kind == "target_states":
+            names = value if isinstance(value, list) else [value]
+            if not names or not all(isinstance(n, str) and NAME.match(n) for n in names):
+                self.error(loc, f"expected a state or a list of states for {what}, got {show(value)}")
+            return [n for n in names if isinstance(n, str)]
         if a.kind in ("target_children", "target_fields", "field_map", "linked_fields"):
             if not isinstance(value, dict):
                 self.error(loc, f"expected a mapping for {what}, got {show(value)}")
@@ -333,6 +355,8 @@ class CallChecker:
             self.own_child(value, loc, what)
         elif a.kind == "target_link" and target is not None and self.entity is not None:
             self.target_link(value, loc, target)
+        elif a.kind in ("linked_field", "target_field") and target is not None:
+            self.other_field(a, value, loc, what, target)
         elif a.kind == "pattern":
             for problem in number_pattern_problems(value):
                 self.error(loc, problem)
@@ -359,13 +383,6 @@ class CallChecker:
         f = self.entity.fields.get(link_name) if self.entity is not None and isinstance(link_name, str) else None
         return self.entities.get(f.to or "") if f is not None and f.is_link else None
 
-    def own_child_entity(self, collection: Any) -> EntitySpec | None:
-        """The entity of the rows of one of our child collections (None if unknown: reported)."""
-        if self.entity is None or not isinstance(collection, str):
-            return None
-        child = next((c for c in self.entity.children if c.name == collection), None)
-        return self.entities.get(child.entity) if child is not None else None
-
     def child_field(self, a: Arg, name: str, loc: Location, what: str, rows: EntitySpec) -> None:
         f = rows.fields.get(name)
         if f is None:
@@ -385,6 +402,15 @@ class CallChecker:
         elif a.writes and f.type == "status":
             self.error(loc, f"the status field '{name}' changes only by transitions (their 'to'), not by {what}")
         return f
+
+    def other_field(self, a: Arg, name: str, loc: Location, what: str, other: EntitySpec) -> None:
+        f = other.fields.get(name)
+        if f is None:
+            self.error(loc, f"unknown field '{name}' of '{other.name}' in {what}{did_you_mean(name, other.fields)}")
+        elif a.types and f.type not in a.types:
+            self.error(loc, f"'{other.name}.{name}' is a {f.type} field; {what} needs a {' or '.join(a.types)} field")
+        elif a.writes and f.type == "status":
+            self.error(loc, f"the status field '{other.name}.{name}' changes only by transitions, not by {what}")
 
     def own_child(self, name: str, loc: Location, what: str) -> None:
         assert self.entity is not None

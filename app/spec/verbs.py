@@ -42,6 +42,14 @@ ArgKind = Literal[
     "scoped_expression",  # an expression on a record of the scope's entity
     "scoped_fields",  # {field of the `key_scope` entity: expression on a record of the scope}
     "scoped_transition",  # a transition of the workflow of the scope's entity
+    "flag",  # true or false
+    "linked_field",  # a field of the entity its `via` link argument points to
+    "linked_expression",  # an expression on a record of the entity its `via` link argument points to
+    "linked_transition",  # a transition of the workflow of the entity its `via` link argument points to
+    "transition",  # a transition of the entity's own workflow
+    "target_field",  # a field of the target entity (its `via`: the ENTITY argument, if several)
+    "target_expression",  # an expression on a record of the target entity
+    "target_states",  # states (one name or a list) of the target entity's workflow
 ]
 FIELD: ArgKind = "field"
 CHILD: ArgKind = "child"
@@ -70,6 +78,16 @@ SCOPES: Mapping[str, str] = {
     "source_line": "the entity the line's `source` link (a scoped link field of `line`) points to",
     "source_document": "the entity whose child collection holds the `source_line` rows",
 }
+FLAG: ArgKind = "flag"
+LINKED_FIELD: ArgKind = "linked_field"
+LINKED_EXPRESSION: ArgKind = "linked_expression"
+LINKED_TRANSITION: ArgKind = "linked_transition"
+TRANSITION: ArgKind = "transition"
+TARGET_FIELD: ArgKind = "target_field"
+TARGET_EXPRESSION: ArgKind = "target_expression"
+TARGET_STATES: ArgKind = "target_states"
+# kinds naming a transition or a state: checked once every workflow is built (app/spec/workflows.py)
+WORKFLOW_KINDS: tuple[ArgKind, ...] = (LINKED_TRANSITION, TRANSITION, TARGET_STATES)
 
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 _LABEL = {
@@ -100,6 +118,14 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "scoped_expression": _EXPRESSION,
     "scoped_fields": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
     "scoped_transition": _NAME,
+    "flag": {"type": "boolean"},
+    "linked_field": _NAME,
+    "linked_expression": _EXPRESSION,
+    "linked_transition": _NAME,
+    "transition": _NAME,
+    "target_field": _NAME,
+    "target_expression": _EXPRESSION,
+    "target_states": {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]},
 }
 
 
@@ -110,8 +136,9 @@ class Arg:
     required: bool = True
     types: tuple[str, ...] = ()  # for FIELD / FIELD_MAP / FIELD_LIST / CHILD_FIELD: the field types accepted (empty: any)
     writes: bool = False  # for FIELD (and LINKED_FIELDS keys): the verb writes it, so not the status field
-    via: str = ""  # for LINKED_FIELDS: the argument naming the link field (a FIELD of types ("link",));
-    # for CHILD_FIELD: the argument naming the child collection (a CHILD)
+    # LINKED_*: the argument naming the link field (a FIELD of types ("link",)); CHILD_FIELD: the
+    # CHILD argument; TARGET_*: the ENTITY argument (optional when the verb has only one)
+    via: str = ""
     of: str = ""  # the argument (a CHILD) whose rows' entity this FIELD / LINKED_FIELDS argument names
     scope: str = ""  # for SCOPED_* kinds: the entity (a key of SCOPES) named or read
     key_scope: str = ""  # for SCOPED_FIELDS: the entity whose fields are the keys
@@ -355,6 +382,117 @@ _DECLARED += (
     ),
 )
 
+_DECLARED += (
+    # --- payments (app/verbs/payments.py, app/verbs/outstanding.py) ---------------------------
+    Verb(
+        "allocate_payment",
+        EFFECT,
+        "Records a payment against invoices: checks each allocation (invoice payable, same "
+        "client, not above its remaining due, total not above the payment), then settles them.",
+        (
+            Arg("account", FIELD, types=("link",), help="The payment's client."),
+            Arg("amount", FIELD, types=("money",), help="The payment's amount."),
+            Arg("invoice", FIELD, types=("link",), help="The one invoice paid, when there are no allocations."),
+            Arg("allocations", CHILD, help="The child collection of {invoice, amount} rows."),
+            Arg("allocation_invoice", CHILD_FIELD, types=("link",), via="allocations", help="Their link to the invoice."),
+            Arg("allocation_amount", CHILD_FIELD, types=("money",), via="allocations", help="Their amount."),
+            Arg("unallocated", FIELD, required=False, types=("money",), writes=True,
+                help="Receives what is left unallocated: a credit of the client."),
+            Arg("invoice_account", LINKED_FIELD, types=("link",), via="invoice", help="The invoice's client."),
+            Arg("due", LINKED_FIELD, types=("money",), via="invoice", help="The invoice's amount due."),
+            Arg("paid", LINKED_FIELD, types=("money",), via="invoice", help="The invoice's amount paid."),
+            Arg("payable", LINKED_EXPRESSION, via="invoice",
+                help="An expression on the invoice: false refuses the allocation (draft, cancelled, credit note)."),
+            Arg("settle", LINKED_TRANSITION, via="invoice",
+                help="The invoice transition run afterwards (internally) to recompute what is paid."),
+        ),
+    ),
+    Verb(
+        "release_payment",
+        EFFECT,
+        "Settles again, once the payment has left its state, the invoices it was allocated to.",
+        (
+            Arg("invoice", FIELD, types=("link",), help="The one invoice paid, when there are no allocations."),
+            Arg("allocations", CHILD, help="The child collection of {invoice, amount} rows."),
+            Arg("allocation_invoice", CHILD_FIELD, types=("link",), via="allocations", help="Their link to the invoice."),
+            Arg("settle", LINKED_TRANSITION, via="invoice", help="The invoice transition run for each invoice."),
+        ),
+    ),
+    Verb(
+        "settle_invoice",
+        EFFECT,
+        "Recomputes from scratch what is paid on the record (allocations of counted payments, "
+        "credit notes applied) and its remaining due; its status follows by its own transitions.",
+        (
+            Arg("due", FIELD, types=("money",), help="The amount due."),
+            Arg("paid", FIELD, types=("money",), writes=True, help="The amount paid (a `mutable` field)."),
+            Arg("remaining", FIELD, required=False, types=("money",), writes=True, help="due - paid (`mutable`)."),
+            Arg("allocations", ENTITY, help="The entity of the allocation rows, e.g. payment_allocation."),
+            Arg("allocation_link", TARGET_LINK, via="allocations", help="Their link to this entity."),
+            Arg("allocation_amount", TARGET_FIELD, types=("money",), via="allocations", help="Their amount."),
+            Arg("payments", ENTITY, help="The entity the allocation rows are children of, e.g. payment."),
+            Arg("counted", TARGET_STATES, via="payments", help="The payment states whose allocations count."),
+            Arg("credits", FIELD, required=False, types=("link",),
+                help="The link of a credit note to the invoice it credits: their applied amounts count."),
+            Arg("credit_note", EXPRESSION, required=False,
+                help="True on a credit note: its `paid` is what was applied; payments never pay it."),
+            Arg("mark_partially_paid", TRANSITION, help="Run when 0 < paid < due."),
+            Arg("mark_paid", TRANSITION, help="Run when paid >= due."),
+            Arg("mark_unpaid", TRANSITION, help="Run when nothing is paid."),
+        ),
+    ),
+    Verb(
+        "apply_credit_note",
+        EFFECT,
+        "Applies a credit note to the invoice it credits: at most both remaining amounts; the rest "
+        "of the credit note stays a credit of the client. Both are settled afterwards.",
+        (
+            Arg("credited", FIELD, types=("link",), help="The link to the credited invoice."),
+            Arg("due", FIELD, types=("money",), help="The amount due (of both)."),
+            Arg("paid", FIELD, types=("money",), writes=True, help="The amount paid / applied (of both)."),
+            Arg("settle", LINKED_TRANSITION, via="credited", help="The transition run on both afterwards."),
+        ),
+    ),
+    Verb(
+        "refresh",
+        EFFECT,
+        "Runs again the computes of the record a link points to (e.g. the client's outstanding), "
+        "once the transition has moved this record to its new state.",
+        (Arg("link", FIELD, types=("link",), help="The link field, e.g. `account`."),),
+    ),
+    Verb(
+        "outstanding",
+        COMPUTE,
+        "The amount a client owes, from scratch: the signed remaining due of its open invoices, "
+        "minus the unallocated part of its counted payments.",
+        (
+            Arg("field", FIELD, types=("money",), writes=True, help="The field receiving it."),
+            Arg("invoices", ENTITY, help="The invoice entity."),
+            Arg("invoice_link", TARGET_LINK, via="invoices", help="The invoices' link to this record."),
+            Arg("remaining", TARGET_FIELD, types=("money",), via="invoices", help="Their remaining due."),
+            Arg("open", TARGET_EXPRESSION, via="invoices", help="True on the invoices that count (not draft, cancelled, written off)."),
+            Arg("negative", TARGET_EXPRESSION, required=False, via="invoices", help="True on credit notes: counted negative."),
+            Arg("payments", ENTITY, required=False, help="The payment entity."),
+            Arg("payment_link", TARGET_LINK, required=False, via="payments", help="The payments' link to this record."),
+            Arg("unallocated", TARGET_FIELD, required=False, types=("money",), via="payments", help="Their unallocated amount."),
+            Arg("counted", TARGET_EXPRESSION, required=False, via="payments", help="True on the payments that count (recorded)."),
+        ),
+    ),
+    Verb(
+        "check_credit_limit",
+        EFFECT,
+        "Compares the client's outstanding plus this document's amount with its credit limit: a "
+        "warning to the user, or a refusal with `block: true`.",
+        (
+            Arg("account", FIELD, types=("link",), help="The client."),
+            Arg("amount", FIELD, types=("money",), help="The document's amount, e.g. total_gross."),
+            Arg("limit", LINKED_FIELD, types=("money",), via="account", help="The client's credit limit (empty: none)."),
+            Arg("outstanding", LINKED_FIELD, types=("money",), via="account", help="The client's outstanding."),
+            Arg("block", FLAG, required=False, help="true: refuse instead of warning (default false)."),
+        ),
+    ),
+)
+
 VERBS: dict[str, Verb] = {}
 
 
@@ -366,7 +504,7 @@ def declare(verb: Verb) -> Verb:
         raise ValueError(f"verb '{verb.name}' declares an argument twice")
     for a in verb.args:
         link = verb.arg(a.via) if a.via else None
-        if a.kind == "linked_fields" and (link is None or link.kind != "field" or link.types != ("link",)):
+        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition") and (link is None or link.kind != "field" or link.types != ("link",)):
             raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs `via`: an argument naming a link field")
         rows = verb.arg(a.of) if a.of else None
         if a.of and (rows is None or rows.kind != "child"):

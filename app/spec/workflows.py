@@ -18,6 +18,7 @@ from app.spec.model import BASE_ACTIONS, EntitySpec, FieldSpec, GroupSpec, Locat
 from app.spec.suggest import did_you_mean
 from app.spec.values import flag, label_of, mapping, opt_int, opt_label, opt_str, str_items
 from app.spec.verb_calls import NAME, CallChecker, expression_problems, record_names
+from app.spec.verbs import VERBS, WORKFLOW_KINDS, Arg
 from app.spec.workflow_model import ComputeSpec, EffectSpec, StateSpec, TransitionSpec, WorkflowSpec
 from app.spec.yamlpos import YamlDoc, YamlPath
 
@@ -218,7 +219,59 @@ def build_workflows(
             builder.error(loc, f"'{entity}' has no workflow: {what} names a transition of it")
         elif name not in workflow.transitions:
             builder.error(loc, f"unknown transition '{name}' of '{entity}' in {what}{_hint(name, workflow.transitions, 'transitions')}")
-    return workflows, builder.errors
+    return workflows, builder.errors + workflow_arg_errors(doc, entities, workflows)
+
+
+def _workflow_named(
+    verb_arg: Arg, args: Mapping[str, Any], entity: EntitySpec, entities: Mapping[str, EntitySpec],
+    workflows: Mapping[str, WorkflowSpec],
+) -> WorkflowSpec | None:
+    """The workflow whose transitions or states the argument names (None: reported elsewhere)."""
+    if verb_arg.kind == "transition":
+        return workflows.get(entity.name)
+    via = args.get(verb_arg.via)
+    if verb_arg.kind == "linked_transition":
+        link = entity.fields.get(via) if isinstance(via, str) else None
+        return workflows.get(link.to or "") if link is not None and link.is_link else None
+    return workflows.get(via) if isinstance(via, str) and via in entities else None
+
+
+def workflow_arg_errors(
+    doc: YamlDoc, entities: Mapping[str, EntitySpec], workflows: Mapping[str, WorkflowSpec]
+) -> list[SpecError]:
+    """Effect arguments naming a transition or states of a workflow (maybe another entity's):
+    checked once every workflow is built."""
+    errors: list[SpecError] = []
+    for name, workflow in workflows.items():
+        entity = entities.get(name)
+        raw_transitions = mapping(mapping(doc.data.get(name) if isinstance(doc.data, dict) else None).get("transitions"))
+        for tname, raw_transition in raw_transitions.items():
+            raw_effects = mapping(raw_transition).get("effects")
+            for i, raw in enumerate(raw_effects if isinstance(raw_effects, list) and entity is not None else []):
+                if not isinstance(raw, dict) or len(raw) != 1:
+                    continue
+                verb_name, args = next(iter(raw.items()))
+                verb = VERBS.get(verb_name)
+                if verb is None or not isinstance(args, dict) or entity is None:
+                    continue
+                for a in verb.args:
+                    if a.kind not in WORKFLOW_KINDS or a.name not in args:
+                        continue
+                    target = _workflow_named(a, args, entity, entities, workflows)
+                    if target is None:
+                        continue
+                    where = (name, "transitions", tname, "effects", i, verb_name, a.name)
+                    values = args[a.name] if isinstance(args[a.name], list) else [args[a.name]]
+                    known = target.states if a.kind == "target_states" else target.transitions
+                    what = "state" if a.kind == "target_states" else "transition"
+                    for value in values:
+                        if isinstance(value, str) and value not in known:
+                            errors.append(SpecError(
+                                doc.at(where),
+                                f"unknown {what} '{value}' of '{target.entity}' in '{verb_name}.{a.name}'"
+                                f"{_hint(value, known, what + 's')}",
+                            ))
+    return errors
 
 
 def check_status_fields(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.engine.figures import register_figures
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, credit_notes, deductions, figures, fill, terms, totals, tracking
+from app.verbs import catalogue, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -21,6 +21,8 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     "line_values": tracking.line_values,
     "deduct_prepaid": deductions.deduct_prepaid,
     "check_within_credited": credit_notes.check_within_credited,
+    **payments.VERBS,
+    **outstanding.VERBS,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():

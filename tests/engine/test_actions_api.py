@@ -45,7 +45,7 @@ def test_a_transition_answers_the_record(api: TestClient) -> None:
     response = action(api, bill["id"], "validate")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"record", "created"} and body["created"] == []
+    assert set(body) == {"record", "created", "warnings"} and body["created"] == [] and body["warnings"] == []
     record = body["record"]
     assert (record["status"], record["number"], record["total_gross"]) == ("validated", "FA26-0001", "2.73")
     assert record["allowed_actions"] == ["convert"]  # cancel: managers only

@@ -269,7 +269,7 @@ CASES: list[Case] = [
             (W, 12, 11, "expected a verb: `{verb: {argument: value}}` or the verb's name for item 1 of 'effects', got 3"),
             (W, 13, 16, "expected the verb's arguments: a mapping (argument: value) for 'log', got 'hello'"),
             (W, 14, 11, "invalid name 'Log': expected a snake_case name"),
-            (W, 15, 11, "unknown verb 'lock' (verbs: set, assign_number, log, copy_to"),
+            (W, 15, 11, "unknown verb 'lock' (verbs: set, assign_number, log, copy_to"),  # then the business verbs
         ],
     ),
     Case(
@@ -480,6 +480,8 @@ def test_verb_declarations() -> None:
                                         "due_date_from_terms", "deduct_prepaid", "check_within_credited"}
     assert set(verbs_for("compute")) >= {"document_totals", "fill_from", "line_values", "check_payment_terms", "deduct_prepaid"}
     assert "check_within_credited" not in verbs_for("compute") and "fill_from" not in verbs_for("effect")
+    assert {"allocate_payment", "release_payment", "settle_invoice", "apply_credit_note", "refresh", "check_credit_limit"} <= set(verbs_for("effect"))
+    assert {"outstanding"} <= set(verbs_for("compute"))
     assign = VERBS["assign_number"]
     assert (assign.required, assign.optional) == (("field", "pattern"), ("date_field", "series", "reset"))
     for verb in VERBS.values():

@@ -124,7 +124,7 @@ def action_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Reques
         identity = identities.get(entity_name)
         back = str(request.url_for("admin:details", identity=identity, pk=pk)) if identity else "/admin/"
 
-        def run() -> tuple[str, list[tuple[str, int, str]]]:
+        def run() -> tuple[str, list[tuple[str, int, str]], list[str]]:
             with rt.session() as session:
                 store = Store(rt, session, principal)
                 result = run_transition(store, entity_name, pk, name)
@@ -135,16 +135,18 @@ def action_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Reques
                 for target, target_id in result.created:
                     created.append((target, target_id, record_name(store.get(target, target_id))))
                 session.commit()
-                return message, created
+                return message, created, [w.fr for w in result.warnings]
 
         try:
-            message, created = await anyio.to_thread.run_sync(run)
+            message, created, warnings = await anyio.to_thread.run_sync(run)
         except StoreError as exc:
             flash(request, french(exc.message), "danger")
             return RedirectResponse(back, status_code=303)
         for _, _, title in created:
             message += f" Document créé : {title}."
         flash(request, message, "success")
+        for warning in warnings:
+            flash(request, warning, "warning")
         for target, target_id, _ in created:
             target_identity = identities.get(target)
             if target_identity is not None and principal.can(rt.spec, target, "read"):

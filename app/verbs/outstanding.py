@@ -1,0 +1,86 @@
+"""The client's outstanding (« encours ») and its credit limit: `outstanding` (a compute of the
+account), `refresh` (runs a linked record's computes again) and `check_credit_limit`.
+
+    schema/account.yaml:  compute: [{outstanding: {field: outstanding, invoices: invoice, ...}}]
+    workflows.yaml:       - refresh: {link: account}
+                          - check_credit_limit: {account: account, amount: total_gross, limit: ..., block: false}
+
+The outstanding is summed from scratch each time: the remaining due of the client's open
+invoices (credit notes not yet applied count negative), minus what its recorded payments left
+unallocated. Invoice and payment transitions `refresh` it once they have moved their record.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select
+
+from app.domain.money import ZERO, round_amount
+from app.engine.store import StoreError
+from app.engine.verbs import VerbContext, assign
+from app.spec.model import Label
+from app.verbs.payments import amount, euros, holds, linked_spec
+
+
+def _sum(ctx: VerbContext, entity_name: str, link: str, value: str, counted: str | None, negative: str | None = None) -> Decimal:
+    store = ctx.store
+    spec = store.spec.entities[entity_name]
+    cls = store.rt.models.cls(entity_name)
+    total = ZERO
+    for row in store.session.scalars(select(cls).where(getattr(cls, spec.fields[link].column_name) == ctx.record.id)):
+        if counted and not holds(store, spec, row, counted):
+            continue
+        share = amount(spec, row, value)
+        total += -share if holds(store, spec, row, negative) else share
+    return total
+
+
+def outstanding(ctx: VerbContext, args: Mapping[str, Any]) -> None:
+    total = _sum(ctx, args["invoices"], args["invoice_link"], args["remaining"], args["open"], args.get("negative"))
+    if args.get("payments"):
+        total -= _sum(ctx, args["payments"], args["payment_link"], args["unallocated"], args.get("counted"))
+    assign(ctx.record, ctx.entity.fields[args["field"]].column_name, round_amount(total))  # cents: 0.00
+
+
+def refresh(ctx: VerbContext, args: Mapping[str, Any]) -> None:
+    target_id = getattr(ctx.record, ctx.entity.fields[args["link"]].column_name)
+    if target_id is None:
+        return
+    target = linked_spec(ctx.store, ctx.entity, args["link"])
+    ctx.then(lambda: ctx.store.recompute_record(target.name, target_id))
+
+
+def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:
+    store, entity, obj = ctx.store, ctx.entity, ctx.record
+    account_id = getattr(obj, entity.fields[args["account"]].column_name)
+    if account_id is None:
+        return
+    spec = linked_spec(store, entity, args["account"])
+    # The stored outstanding, kept right by `refresh` after every transition that moves it. Not
+    # recomputed here: writing the account before this transition's audit entry would take the
+    # two locks in the opposite order of a payment's (audit counter, then account) — a deadlock.
+    account = store.session.get(store.rt.models.cls(spec.name), account_id)
+    limit = getattr(account, spec.fields[args["limit"]].column_name) if account is not None else None
+    if limit is None:
+        return
+    owed = amount(spec, account, args["outstanding"])
+    total = amount(entity, obj, args["amount"])
+    if owed + total <= limit:
+        return
+    fr = (
+        f"Encours autorisé de {account} dépassé : encours {euros(owed)} + ce document {euros(total)} "
+        f"= {euros(owed + total)}, pour un encours autorisé de {euros(limit)}"
+    )
+    en = f"credit limit of {account} exceeded: outstanding {owed} + this document {total} = {owed + total}, limit {limit}"
+    if args.get("block"):
+        raise StoreError(422, "credit_limit", f"{fr} / {en}", field=args["account"])
+    ctx.warnings.append(Label(fr, en))
+
+
+VERBS: dict[str, Callable[[VerbContext, Mapping[str, Any]], None]] = {
+    "outstanding": outstanding,
+    "refresh": refresh,
+    "check_credit_limit": check_credit_limit,
+}
