@@ -38,7 +38,7 @@ def test_invoice_figures_are_exact_and_strings(runtime: Any) -> None:
     client = api_client(runtime)
     invoice = _create(client, "invoice", {**_parties(client), "kind": "standard", "lines": [CABLE, CABLE]})
     groups = _groups(client, "invoice", invoice["id"])
-    assert list(groups) == ["totals", "vat"]  # no cost price: no margin
+    assert list(groups) == ["totals", "vat", "client"]  # no cost price: no margin
     assert _values(groups["totals"]) == {"total_net": "2.48", "total_vat": "0.25", "total_gross": "2.73"}
     assert groups["totals"]["label"] == {"fr": "Totaux", "en": "Totals"}
     (row,) = groups["vat"]["figures"]
@@ -149,7 +149,7 @@ def test_figures_answer_validates_against_the_openapi_document(runtime: Any) -> 
     answer = client.get(f"/api/v1/invoice/{invoice['id']}/figures").json()
     validator = schema_validator(doc, "Figures")
     validator.validate(answer)
-    assert {g["key"] for g in answer["groups"]} == {"totals", "vat", "margin"}
+    assert {g["key"] for g in answer["groups"]} == {"totals", "vat", "margin", "client"}
     broken = {**answer, "groups": [{**answer["groups"][0], "figures": [{**answer["groups"][0]["figures"][0], "value": 2.48}]}]}
     assert not validator.is_valid(broken)  # amounts are strings, never floats
 
@@ -173,3 +173,17 @@ def test_a_validated_invoice_sent_back_as_read_is_accepted_and_unchanged(runtime
     assert client.patch(f"/api/v1/invoice/{invoice['id']}", json={**read, "title": "autre"}).status_code == 409
     renumbered = client.patch(f"/api/v1/invoice/{invoice['id']}", json={**read, "number": "FA2611-0099"})
     assert renumbered.status_code == 422 and error_of(renumbered)["field"] == "number"
+
+
+def test_documents_show_their_clients_outstanding_and_credit_limit(runtime: Any) -> None:
+    client = api_client(runtime)
+    parties = _parties(client)
+    assert client.patch(f"/api/v1/account/{parties['account']}", json={"credit_limit": "2.00"}).status_code == 200
+    invoice = _create(client, "invoice", {**parties, "kind": "standard", "lines": [CABLE, CABLE]})
+    figures = _values(_groups(client, "invoice", invoice["id"])["client"])
+    assert figures == {"outstanding": "0.00", "credit_limit": "2.00", "credit_available": "2.00"}
+    validated = client.post(f"/api/v1/invoice/{invoice['id']}/actions/validate")
+    assert validated.status_code == 200 and validated.json()["warnings"], validated.text  # 2.73 > 2.00
+    group = _groups(client, "invoice", invoice["id"])["client"]
+    assert group["label"]["fr"] == "Client : Dupont SARL"
+    assert _values(group) == {"outstanding": "2.73", "credit_limit": "2.00", "credit_available": "-0.73"}

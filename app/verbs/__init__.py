@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.engine.figures import register_figures
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
+from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -30,3 +30,4 @@ for _name, _fn in BUSINESS_VERBS.items():
 
 # Key figures of records (admin panels, GET /api/v1/{entity}/{id}/figures): app/engine/figures.py.
 register_figures(figures.document_figures)
+register_figures(client_figures.client_figures)

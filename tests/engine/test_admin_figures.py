@@ -67,6 +67,7 @@ def test_invoice_details_show_the_key_figures_in_french(runtime: Any) -> None:
     assert figures(page) == {
         "total_net": "1 501,24 €", "total_vat": "150,12 €", "total_gross": "1 651,36 €",
         "vat_10": "150,12 €", "cost": "900,00 €", "margin": "601,24 €", "margin_rate": "40,05 %",
+        "outstanding": "0,00 €",  # the client's (nothing validated yet)
     }
     assert vat_rows(page) == [("10 %", "1 501,24 €", "150,12 €")]
     # not a document: no panel

@@ -12,6 +12,7 @@ import pytest
 from app.engine import figures as registry
 from app.engine.figures import Figure, FigureGroup, FigureSubject, figures_json, register_figures
 from app.spec.model import Label
+from app.verbs.client_figures import client_figures
 from app.verbs.figures import document_figures
 from tests.engine.apiclient import api_client
 from tests.engine.test_admin import create, logged_in, token
@@ -47,7 +48,7 @@ def files_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_registration_keeps_order_and_is_idempotent(with_outstanding: None) -> None:
-    assert registry.providers() == (document_figures, outstanding)
+    assert registry.providers() == (document_figures, client_figures, outstanding)
 
 
 def test_json_amounts_are_strings_and_labels_bilingual() -> None:
@@ -69,8 +70,8 @@ def test_a_plugged_provider_shows_in_the_api_and_the_admin(runtime: Any, with_ou
     account = create(runtime, "account", {"name": "Dupont", "type": "client"})
     quote = client.post("/api/v1/quote", json={"company": company, "account": account, "lines": []}).json()["id"]
     groups = client.get(f"/api/v1/quote/{quote}/figures").json()["groups"]
-    assert [g["key"] for g in groups] == ["totals", "vat", "outstanding"]
-    assert groups[2]["figures"][0]["value"] == "600"
+    assert [g["key"] for g in groups] == ["totals", "vat", "client", "outstanding"]
+    assert groups[3]["figures"][0]["value"] == "600"
     on_account = client.get(f"/api/v1/account/{account}/figures").json()["groups"]
     assert [g["key"] for g in on_account] == ["outstanding"]
     assert client.get(f"/api/v1/company/{company}/figures").json()["groups"] == []
@@ -87,4 +88,4 @@ def test_a_plugged_provider_shows_in_the_api_and_the_admin(runtime: Any, with_ou
     assert answer.status_code == 200, answer.text
     (subject,) = SEEN
     assert subject.preview and subject.record.id is None and len(subject.rows("lines")) == 1
-    assert [g["key"] for g in answer.json()["groups"]] == ["totals", "vat", "outstanding"]
+    assert [g["key"] for g in answer.json()["groups"]] == ["totals", "vat", "client", "outstanding"]

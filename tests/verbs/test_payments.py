@@ -53,22 +53,22 @@ def test_internal_transition_skips_the_right_but_keeps_state_log_and_audit(runti
     with runtime.session() as session:
         store = Store(runtime, session, sales)
         with pytest.raises(StoreError) as refused:
-            run_transition(store, "invoice", invoice, "mark_paid")
+            run_transition(store, "invoice", invoice, "abandon")
         assert refused.value.status == 403
     with runtime.session() as session:
         store = Store(runtime, session, sales)
         with pytest.raises(TransitionRefused):
-            run_transition(store, "invoice", draft, "mark_paid", internal=True)  # not from a draft
+            run_transition(store, "invoice", draft, "abandon", internal=True)  # not from a draft
     with runtime.session() as session, fixed_clock(DAY):
         store = Store(runtime, session, sales)
-        result = run_transition(store, "invoice", invoice, "mark_paid", internal=True)
-        assert (result.from_state, result.to_state) == ("validated", "paid")
+        result = run_transition(store, "invoice", invoice, "abandon", internal=True)
+        assert (result.from_state, result.to_state) == ("validated", "abandoned")
         session.commit()
     with runtime.session() as session:
         store = Store(runtime, session, SYSTEM)
         entries = log_entries(store, store.entity("invoice"), invoice)
-        assert [(e.transition, e.login) for e in entries] == [("validate", "system"), ("mark_paid", "sam")]
-        assert str(store.get("invoice", invoice).paid_on) == str(DAY)
+        assert [(e.transition, e.login) for e in entries] == [("validate", "system"), ("abandon", "sam")]
+        assert store.get("invoice", invoice).status == "abandoned"
     report = audit.verify(runtime)
     assert report.ok and report.entries == 2, report.problems
 
@@ -143,3 +143,13 @@ def test_concurrent_payments_on_one_invoice_never_overpay_it(runtime: Any) -> No
         stored = Store(runtime, session, SYSTEM).get("invoice", invoice)
         assert (stored.status, stored.amount_paid, stored.amount_remaining) == ("partially_paid", 700, 500)
     assert audit.verify(runtime).ok
+
+
+def test_payment_statuses_cannot_be_clicked_against_the_amounts(runtime: Any) -> None:
+    _, invoice = _invoice(runtime)
+    client = api_client(runtime)
+    for action in ("mark_paid", "mark_partially_paid"):
+        refused = client.post(f"/api/v1/invoice/{invoice}/actions/{action}")
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "condition_failed", refused.text
+    allowed = client.get(f"/api/v1/invoice/{invoice}").json()["allowed_actions"]
+    assert "mark_paid" not in allowed and "mark_partially_paid" not in allowed and "settle" in allowed
