@@ -1,16 +1,22 @@
 """Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL when
-COMPTOIR_TEST_DATABASE_URL is set (one database per run, one schema per test)."""
+COMPTOIR_TEST_DATABASE_URL is set (databases of this run's own, dropped at the end).
+
+Building the schema of the shipped configuration takes longer than most tests, so each
+configuration is migrated once into a template (a SQLite file, a PostgreSQL template database)
+and a test's fresh database starts as a copy of it."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -19,56 +25,110 @@ PG_URL = os.environ.get("COMPTOIR_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+def _pg_admin() -> Any:
+    return create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    url = make_url(PG_URL).set(database=name).update_query_dict({"application_name": name[:63]})
+    return url.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def pg_run_database() -> Iterator[str]:
-    """A PostgreSQL database of this run's own, dropped at the end."""
+    """The name prefix of this run's PostgreSQL databases; all of them are dropped at the end."""
     if not PG_URL:
         pytest.fail("COMPTOIR_TEST_DATABASE_URL is not set")
     name = f"comptoir_test_{uuid.uuid4().hex[:10]}"
-    server = make_url(PG_URL)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = _pg_admin()
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text("SELECT 1"))
     except Exception as exc:  # unreachable server: fail loudly, never skip
         raise RuntimeError(f"PostgreSQL at {PG_URL} is unreachable: {exc}") from exc
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield name
     finally:
         with admin.connect() as conn:
+            left = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{name}%"}).scalars()
+            for database in list(left):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_test_database(run: str) -> Iterator[str]:
+    name = f"{run}_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            # a connection the test left open (e.g. idle in transaction) must not block the drop
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def _pg_schema_url(run_url: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(run_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(run_url).update_query_dict(
-        {"options": f"-csearch_path={schema}", "application_name": schema}
-    )
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            # a connection the test left open (e.g. idle in transaction) must not block the drop
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
-                {"name": schema},
-            )
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: SQLite file, or a PostgreSQL schema of this test's own."""
+    """A fresh, empty database: a SQLite file, or a PostgreSQL database of this test's own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    run_url = request.getfixturevalue("pg_run_database")
-    yield from _pg_schema_url(run_url)
+    yield from _pg_test_database(request.getfixturevalue("pg_run_database"))
+
+
+# --- templates: one migrated database per configuration --------------------------------------
+
+_TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="comptoir-templates-"))
+atexit.register(shutil.rmtree, _TEMPLATE_DIR, ignore_errors=True)
+_TEMPLATES: dict[tuple[str, int], tuple[Any, str]] = {}  # (backend, id(spec)) -> (spec, template)
+
+
+def _is_empty(database_url: str) -> bool:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return not Path(url.database or "").exists()
+    engine = create_engine(url)
+    try:
+        return not inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def _template(root: Path, spec: Any, backend: str, run: str | None) -> str:
+    """The migrated template of this configuration (built on first use): a file or a database."""
+    from app.web.app import load_runtime
+
+    key = (backend, id(spec))
+    if key not in _TEMPLATES:
+        if backend == "sqlite":
+            target = str(_TEMPLATE_DIR / f"{uuid.uuid4().hex[:8]}.db")
+            url = f"sqlite:///{target}"
+        else:
+            target = f"{run}_tpl_{uuid.uuid4().hex[:6]}"
+            admin = _pg_admin()
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{target}"'))
+            admin.dispose()
+            url = _pg_url(target)
+        load_runtime(root, url, spec=spec).engine.dispose()
+        _TEMPLATES[key] = (spec, target)
+    return _TEMPLATES[key][1]
+
+
+def _start_from_template(database_url: str, root: Path, spec: Any, run: str | None) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        shutil.copyfile(_template(root, spec, "sqlite", None), url.database or "")
+        return
+    template, name = _template(root, spec, "postgresql", run), url.database
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
 
 
 @pytest.fixture
@@ -104,15 +164,22 @@ def _cached_spec(root: Path) -> Any:
 
 
 @pytest.fixture
-def make_runtime(database_url: str) -> Iterator[Callable[..., Any]]:
+def make_runtime(database_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     """Build (and migrate) a runtime for a config dir on this test's database."""
+    from app.engine.runtime import build_runtime
     from app.web.app import load_runtime
 
     built: list[Any] = []
 
     def make(config_dir: Path | None = None) -> Any:
         root = (config_dir or PROJECT_ROOT).resolve()
-        rt = load_runtime(root, database_url, spec=_cached_spec(root))
+        spec = _cached_spec(root)
+        if not built and _is_empty(database_url):  # a fresh database: a copy of the migrated template
+            run = request.getfixturevalue("pg_run_database") if database_url.startswith("postgresql") else None
+            _start_from_template(database_url, root, spec, run)
+            rt = build_runtime(spec, database_url)
+        else:  # a database a test built already: migrate it to this configuration
+            rt = load_runtime(root, database_url, spec=spec)
         built.append(rt)
         return rt
 
