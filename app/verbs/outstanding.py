@@ -21,19 +21,30 @@ from app.domain.money import ZERO, round_amount
 from app.engine.store import StoreError
 from app.engine.verbs import VerbContext, assign
 from app.spec.model import Label
-from app.verbs.payments import amount, euros, holds, linked_spec
+from app.spec.expressions import compile_expression
+from app.verbs.payments import amount, euros, linked_spec
 
 
 def _sum(ctx: VerbContext, entity_name: str, link: str, value: str, counted: str | None, negative: str | None = None) -> Decimal:
+    """Σ `value` of the records linked to this one for which `counted` holds (`negative`: taken
+    off). Reads only the columns it needs (no ORM objects): a client may have thousands of
+    invoices, and this runs after each of their validations and payments."""
     store = ctx.store
     spec = store.spec.entities[entity_name]
-    cls = store.rt.models.cls(entity_name)
+    table = store.rt.models.tables[entity_name]
+    counts, minus = (compile_expression(source) if source else None for source in (counted, negative))
+    names = {value}.union(*(test.names for test in (counts, minus) if test is not None))
+    fields = [spec.fields[name] for name in sorted(names) if name in spec.fields]
+    store.session.flush()  # what this transaction changed counts
+    query = select(*(table.c[f.column_name] for f in fields)).where(table.c[spec.fields[link].column_name] == ctx.record.id)
     total = ZERO
-    for row in store.session.scalars(select(cls).where(getattr(cls, spec.fields[link].column_name) == ctx.record.id)):
-        if counted and not holds(store, spec, row, counted):
+    for row in store.session.execute(query).mappings():
+        values = {f.name: row[f.column_name] for f in fields}
+        if counts is not None and not counts.evaluate(values):
             continue
-        share = amount(spec, row, value)
-        total += -share if holds(store, spec, row, negative) else share
+        raw = values[value]
+        share = raw if isinstance(raw, Decimal) else Decimal(raw or 0)
+        total += -share if minus is not None and minus.evaluate(values) else share
     return total
 
 
