@@ -590,6 +590,9 @@ class Store:
                             values.update(self._system_values(child_spec, forced[index]))
                         values[child.via] = parent.id
                         self._apply_defaults(child_spec, values)
+                        order = child_spec.fields.get(child.order_by or "")
+                        if order is not None and order.type == "integer" and values.get(order.name) in (None, 0):
+                            values[order.name] = index + 1  # a new row without a place takes its place in the list
                         self._check_required(child_spec, values, creating=True)
                         check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
                         row = self.rt.models.cls(child.entity)()

@@ -128,6 +128,20 @@ def test_children_are_created_updated_and_removed(rt: Any) -> None:
         assert [x["city"] for x in store.serialize(p)["places"]] == ["Quimper", "Nantes"]
 
 
+def test_new_rows_without_a_position_take_their_place_in_the_list(rt: Any) -> None:
+    with rt.session() as s:
+        store = Store(rt, s, SYSTEM)
+        p = store.create("party", {"name": "P", "places": [{"city": "Lyon"}, {"city": "Brest"}, {"city": "Metz", "position": 9}]})
+        s.commit()
+        assert [(x["city"], x["position"]) for x in store.serialize(p)["places"]] == [("Lyon", 1), ("Brest", 2), ("Metz", 9)]
+        kept = [{"id": x["id"]} for x in store.serialize(p)["places"]]
+        store.update("party", p.id, {"places": [*kept, {"city": "Nantes"}]})
+        s.commit()
+        assert [(x["city"], x["position"]) for x in store.serialize(p)["places"]] == [
+            ("Lyon", 1), ("Brest", 2), ("Nantes", 4), ("Metz", 9)
+        ]
+
+
 def test_version_conflict_names_who_changed_it(rt: Any) -> None:
     with rt.session() as s:
         p = Store(rt, s, SYSTEM).create("party", {"name": "P"})
