@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.spec.expressions import fixed_clock
-from tests.engine.apiclient import api_client
+from tests.engine.apiclient import api_client, document_parties, run_action
 
 DAY = dt.date(2026, 12, 1)
 LINES = [
@@ -24,16 +24,7 @@ LINES = [
 ]
 
 
-def _parties(client: Any) -> dict[str, int]:
-    company = client.post("/api/v1/company", json={"legal_name": "Berthier Services SAS"}).json()["id"]
-    account = client.post("/api/v1/account", json={"name": "Dupont SARL", "type": "client"}).json()["id"]
-    return {"company": company, "account": account}
-
-
-def _act(client: Any, entity: str, record_id: int, action: str) -> dict[str, Any]:
-    done = client.post(f"/api/v1/{entity}/{record_id}/actions/{action}")
-    assert done.status_code == 200, done.text
-    return dict(done.json())
+_parties, _act = document_parties, run_action
 
 
 def _created(client: Any, entity: str, record_id: int, action: str) -> dict[str, Any]:

@@ -53,3 +53,17 @@ def error_of(response: Any) -> dict[str, Any]:
     assert set(body["error"]) == {"code", "message", "field"}, body
     assert isinstance(body["error"]["message"], str) and " / " in body["error"]["message"], body
     return dict(body["error"])
+
+
+def document_parties(client: Any) -> dict[str, int]:
+    """A company and a client account, the two links every sales document needs."""
+    company = client.post("/api/v1/company", json={"legal_name": "Berthier Services SAS"}).json()["id"]
+    account = client.post("/api/v1/account", json={"name": "Dupont SARL", "type": "client"}).json()["id"]
+    return {"company": company, "account": account}
+
+
+def run_action(client: Any, entity: str, record_id: int, action: str) -> dict[str, Any]:
+    """POST a workflow action that must succeed; its JSON answer."""
+    done = client.post(f"/api/v1/{entity}/{record_id}/actions/{action}")
+    assert done.status_code == 200, done.text
+    return dict(done.json())
