@@ -154,12 +154,16 @@ def changed_columns(obj: Record) -> set[str]:
     """Columns whose value this flush would change (a relationship counts as its column)."""
     state = inspect(obj)
     columns: set[str] = set()
-    for attr in state.mapper.column_attrs:
-        if state.attrs[attr.key].history.has_changes():
-            columns.update(c.name for c in attr.columns)
-    for rel in state.mapper.relationships:
-        if state.attrs[rel.key].history.has_changes():
-            columns.update(c.name for c in rel.local_columns)
+    mapper = state.mapper
+    # Only the attributes set since the load can have changed (a flush looks at no other).
+    for key in list(state.committed_state):
+        if not state.attrs[key].history.has_changes():
+            continue  # set back to its stored value
+        prop = mapper.get_property(key)
+        if key in mapper.relationships:
+            columns.update(c.name for c in mapper.relationships[key].local_columns)
+        else:
+            columns.update(c.name for c in getattr(prop, "columns", ()))
     return columns
 
 

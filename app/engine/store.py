@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import String, and_, cast, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -251,7 +251,7 @@ class Store:
         obj.created_by = obj.updated_by = self.principal.login  # type: ignore[attr-defined]
         self.session.add(obj)
         self._flush(entity)
-        self._write_children(entity, obj, children, child_system_values or {})
+        self._write_children(entity, obj, children, child_system_values or {}, new_parent=True)
         self._compute(entity, obj)
         return obj
 
@@ -439,7 +439,14 @@ class Store:
 
     def _check_link(self, field: FieldSpec, target_id: int) -> None:
         target = self.rt.models.cls(field.to or "")
-        if self.session.get(target, target_id) is None:
+        found = self.session.get(target, target_id)
+        if found is not None:
+            # The identity map holds records weakly: keep the linked record for the transaction,
+            # so that the computes and verbs reading it (fill_from, the client's outstanding…)
+            # find it there instead of reading it again.
+            _ChildRows.of(self.session)  # its listeners also let them go at commit and rollback
+            self.session.info.setdefault(_KEPT, []).append(found)
+        if found is None:
             label = self.spec.entities[field.to or ""].label
             raise StoreError(
                 422,
@@ -524,26 +531,35 @@ class Store:
             self.session.execute(table.insert().prefix_with("OR IGNORE").values(key=key, value=0))
 
     def next_counter(self, key: str) -> int:
-        """Increment a named counter in the current transaction (row-locked on PostgreSQL)."""
+        """Increment a named counter in the current transaction: one UPDATE … RETURNING takes
+        the row lock (concurrent callers queue there until the first one commits) and answers
+        the new value; the row is created first when it does not exist yet."""
         table = self.rt.models.counters
-        # Create the row if missing, then lock it: concurrent callers queue here until the
-        # first one commits.
-        self._counter_row(key)
-        current = self.session.execute(
-            select(table.c.value).where(table.c.key == key).with_for_update()
-        ).scalar_one()
-        self.session.execute(table.update().where(table.c.key == key).values(value=current + 1))
-        return int(current) + 1
+        bump = table.update().where(table.c.key == key).values(value=table.c.value + 1).returning(table.c.value)
+        value = self.session.execute(bump).scalar()
+        if value is None:
+            self._counter_row(key)
+            value = self.session.execute(bump).scalar_one()
+        return int(value)
 
     # --- children ----------------------------------------------------------------------
 
     def _child_rows(self, child_entity: str, via: str, parent_id: int) -> list[Record]:
+        """The child rows of a record, in their order. Kept for the transaction: the computes,
+        verbs and serialisation of one save read the same lines many times; any flush that
+        adds, changes or deletes rows of the child entity drops them (see _ChildRows)."""
         cls = self.rt.models.cls(child_entity)
-        field = self.spec.entities[child_entity].fields[via]
-        column = getattr(cls, field.column_name)
-        spec = self.spec.entities[child_entity]
-        order = [getattr(cls, spec.fields[o].column_name) for o in _child_order(self.rt, child_entity)]
-        return list(self.session.scalars(select(cls).where(column == parent_id).order_by(*order, cls.id)))
+        cache = _ChildRows.of(self.session)
+        key = (child_entity, via, parent_id)
+        rows = cache.get(key, cls)
+        if rows is None:
+            field = self.spec.entities[child_entity].fields[via]
+            column = getattr(cls, field.column_name)
+            spec = self.spec.entities[child_entity]
+            order = [getattr(cls, spec.fields[o].column_name) for o in _child_order(self.rt, child_entity)]
+            rows = list(self.session.scalars(select(cls).where(column == parent_id).order_by(*order, cls.id)))
+            cache.put(key, rows)
+        return list(rows)
 
     def children(self, entity: EntitySpec, obj: Record) -> dict[str, list[Record]]:
         return {c.name: self._child_rows(c.entity, c.via, obj.id) for c in entity.children}
@@ -554,12 +570,14 @@ class Store:
         parent: Record,
         children: Mapping[str, list[Mapping[str, Any]]],
         system_rows: Mapping[str, list[Mapping[str, Any]]] | None = None,
+        *,
+        new_parent: bool = False,
     ) -> None:
         for child in entity.children:
             if child.name not in children:
                 continue
             child_spec = self.spec.entities[child.entity]
-            existing = {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
+            existing = {} if new_parent else {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
             kept: set[int] = set()
             for index, item in enumerate(children[child.name]):
                 if not isinstance(item, Mapping):
@@ -624,6 +642,55 @@ class Store:
             value = getattr(obj, meta)
             out[meta] = value.isoformat() if isinstance(value, dt.datetime) else value
         return out
+
+
+_KEPT = "comptoir.kept_records"
+
+
+class _ChildRows:
+    """Child rows read in a session, by (child entity, link field, parent id). An entry is used
+    only while no row of its entity is pending (new, changed or deleted) in the session, and is
+    dropped when a flush writes rows of its entity, on commit and on rollback."""
+
+    INFO_KEY = "comptoir.child_rows"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: dict[tuple[str, str, int], list[Record]] = {}
+
+    @classmethod
+    def of(cls, session: Session) -> _ChildRows:
+        cache = session.info.get(cls.INFO_KEY)
+        if cache is None:
+            cache = session.info[cls.INFO_KEY] = cls(session)
+            event.listen(session, "after_flush", cache._flushed)
+            for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+                event.listen(session, name, cache._clear)
+                event.listen(session, name, lambda *_a: session.info.pop(_KEPT, None))
+        return cache
+
+    def get(self, key: tuple[str, str, int], model: type) -> list[Record] | None:
+        rows = self.rows.get(key)
+        if rows is None or _pending(self.session, model):
+            return None  # pending rows: the query autoflushes them, which drops the entry
+        return rows
+
+    def put(self, key: tuple[str, str, int], rows: list[Record]) -> None:
+        self.rows[key] = rows
+
+    def _flushed(self, session: Session, _context: Any) -> None:
+        written = {getattr(getattr(o, "__entity__", None), "name", None) for o in (*session.new, *session.dirty, *session.deleted)}
+        if written:
+            self.rows = {k: v for k, v in self.rows.items() if k[0] not in written}
+
+    def _clear(self, *_args: Any) -> None:
+        self.rows = {}
+
+
+def _pending(session: Session, model: type) -> bool:
+    return any(isinstance(o, model) for o in (*session.new, *session.deleted)) or any(
+        isinstance(o, model) and session.is_modified(o) for o in session.dirty
+    )
 
 
 def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:
