@@ -573,12 +573,16 @@ class Store:
         *,
         new_parent: bool = False,
     ) -> None:
+        cache = _ChildRows.of(self.session)
         for child in entity.children:
             if child.name not in children:
+                if new_parent:
+                    cache.put((child.entity, child.via, parent.id), [])  # a new record has no rows yet
                 continue
             child_spec = self.spec.entities[child.entity]
             existing = {} if new_parent else {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
             kept: set[int] = set()
+            created: list[Record] = []
             for index, item in enumerate(children[child.name]):
                 if not isinstance(item, Mapping):
                     raise StoreError(422, "invalid", _m("objet attendu", "an object is expected"), field=f"{child.name}[{index}]")
@@ -617,6 +621,7 @@ class Store:
                         self._assign(child_spec, row, values)
                         row.created_by = row.updated_by = self.principal.login  # type: ignore[attr-defined]
                         self.session.add(row)
+                        created.append(row)
                 except StoreError as exc:
                     exc.field = f"{child.name}[{index}].{exc.field}" if exc.field else f"{child.name}[{index}]"
                     raise
@@ -625,6 +630,18 @@ class Store:
                     self.require(child.entity, "delete")
                     self.session.delete(row)
             self._flush(child_spec)
+            if new_parent:
+                self._keep_new_rows(cache, child.entity, child.via, parent.id, created)
+
+    def _keep_new_rows(self, cache: _ChildRows, child_entity: str, via: str, parent_id: int, rows: list[Record]) -> None:
+        """The rows just written for a new record are all its rows: keep them, in the order a
+        query would give (order field, then id), unless an order value is missing (NULLs sort
+        differently on SQLite and PostgreSQL)."""
+        spec = self.spec.entities[child_entity]
+        columns = [spec.fields[o].column_name for o in _child_order(self.rt, child_entity)]
+        if any(getattr(r, c) is None for r in rows for c in columns):
+            return
+        cache.put((child_entity, via, parent_id), sorted(rows, key=lambda r: (*(getattr(r, c) for c in columns), r.id)))
 
     # --- output ------------------------------------------------------------------------
 
