@@ -240,3 +240,26 @@ def test_the_openapi_document_gives_the_optional_body_of_conversions(runtime: An
     assert body["required"] is False
     assert list(body["content"]["application/json"]["schema"]["properties"]) == ["lines"]
     assert "requestBody" not in paths["/invoice/{id}/actions/validate"]["post"]
+
+
+def test_a_deposit_of_a_fixed_amount_bills_it_over_the_lines_and_is_deducted(runtime: Any) -> None:
+    client = api_client(runtime)
+    parties = _parties(client)
+    lines = [LINE, {"description": "Fournitures", "quantity": "3", "unit_price": "33.33", "vat_rate": "10"}]
+    with fixed_clock(DAY):
+        order_id = _order(client, parties, lines, deposit_amount="300")
+        deposit = _deposit(client, "order", order_id, validate=False)
+        assert (deposit["kind"], deposit["deposit_percent"], deposit["deposit_amount"]) == ("deposit", None, "300.00")
+        # 300 shared as 1000 : 99.99 → 272.73 at 20 % (VAT 54.55) and 27.27 at 10 % (VAT 2.73)
+        assert [line["total_net"] for line in deposit["lines"]] == ["272.73", "27.27"]
+        assert (deposit["total_net"], deposit["total_vat"], deposit["total_gross"]) == ("300.00", "57.28", "357.28")
+        # a percentage as well is refused, naming both fields; the stored draft is unchanged
+        both = client.patch(f"/api/v1/invoice/{deposit['id']}", json={"deposit_percent": "10"})
+        assert both.status_code == 422 and "pourcentage ou un montant" in both.json()["error"]["message"]
+        assert client.get(f"/api/v1/invoice/{deposit['id']}").json()["total_gross"] == "357.28"
+        too_much = client.patch(f"/api/v1/invoice/{deposit['id']}", json={"deposit_amount": "1100.00"})
+        assert too_much.status_code == 422 and "dépasse le total HT des lignes (1099.99)" in too_much.json()["error"]["message"]
+        _act(client, "invoice", deposit["id"], "validate")
+        final = _made(client, "order", order_id, "convert_to_invoice")
+        assert (final["total_gross"], final["deposits_deducted"]) == ("1309.99", "357.28")
+        assert final["amount_due"] == "952.71"

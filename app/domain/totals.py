@@ -484,3 +484,32 @@ def progress_lines(
             raise ValueError("ligne de commande déjà en situation : donner la ligne d'origine")
         result.append(replace(line, progress_from=D(start), progress_to=D(end)))
     return result
+
+
+def fixed_share_lines(lines: Sequence[Line], amount: Decimal) -> list[Line]:
+    """The lines billing together exactly `amount` (net, in cents) of what they amount to: a
+    deposit of a fixed amount. Each line bills a share of `amount` proportional to its net
+    (largest remainder, so the shares add up to the cent), expressed as the progress 0 → p %
+    of the line; its VAT then follows at its own rate, as for a deposit given in percent.
+    Refused when `amount` is not positive or exceeds the lines' total net."""
+    amount = _amount(amount, "l'acompte")
+    if amount <= 0:
+        raise ValueError(f"l'acompte doit être positif : {amount}")
+    full_nets = [
+        ZERO if line.kind == "comment" else line.quantity * line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED
+        for line in lines
+    ]
+    billable = [i for i, net in enumerate(full_nets) if net != 0]
+    total = sum((round_amount(full_nets[i]) for i in billable), ZERO)
+    if not billable or amount > total:
+        raise ValueError(f"l'acompte ({amount}) dépasse le total HT des lignes ({total})")
+    shares = dict(zip(billable, split_amount(amount, [full_nets[i] for i in billable])))
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        if line.kind == "comment":
+            out.append(line)
+            continue
+        share = shares.get(i, ZERO)
+        percent = min(HUNDRED, max(ZERO, share * HUNDRED / full_nets[i])) if share else ZERO
+        out.append(replace(line, progress_from=ZERO, progress_to=percent))
+    return out

@@ -280,6 +280,10 @@ _DECLARED: tuple[Verb, ...] = (
             Arg("percent", FIELD, required=False, types=("percent",),
                 help="A percent field of the document (e.g. `deposit_percent`): when it has a value p, "
                      "each line bills 0 → p % of its amount (a deposit invoice)."),
+            Arg("amount", FIELD, required=False, types=("money",),
+                help="A money field of the document (e.g. `deposit_amount`): when it has a value, the "
+                     "lines bill together exactly that net amount, shared in proportion to their nets "
+                     "(a deposit of a fixed amount); refused together with `percent`."),
         ),
     ),
     Verb(

@@ -15,6 +15,9 @@ Writes each line's `total_net` and the document's `total_net`, `total_vat`, `tot
 `percent: deposit_percent` names a percent field of the document: when it has a value p, each
 line bills 0 → p % of its amount (a deposit invoice), rounded per line as progress is, so the
 totals are exact to the cent. Shipping and an amount discount are not scaled.
+`amount: deposit_amount` names a money field: when it has a value, the lines bill together
+exactly that net amount, each its share in proportion to its net (largest remainder), so the
+VAT follows each line's rate; a document with both a percent and an amount is refused.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from app.domain.money import HUNDRED, ZERO
-from app.domain.totals import Charge, DocumentTotals, GlobalDiscount, Line, OtherTax, compute_totals
+from app.domain.totals import Charge, DocumentTotals, GlobalDiscount, Line, OtherTax, compute_totals, fixed_share_lines
 from app.engine.store import StoreError
 from app.engine.verbs import VerbContext, assign
 from app.spec.model import EntitySpec
@@ -96,16 +99,30 @@ def billed_share(line: Line, percent: Decimal | None) -> Line:
 
 
 def document_totals_of(
-    entity: EntitySpec, line_spec: EntitySpec, obj: Any, rows: list[Any], percent_field: str | None = None
+    entity: EntitySpec,
+    line_spec: EntitySpec,
+    obj: Any,
+    rows: list[Any],
+    percent_field: str | None = None,
+    amount_field: str | None = None,
 ) -> DocumentTotals:
     percent = _get(entity, obj, percent_field) if percent_field else None
+    fixed = _get(entity, obj, amount_field) if amount_field else None
     share = None if percent is None else Decimal(percent)
     charges = []
     shipping = _get(entity, obj, "shipping_cost")
     if shipping:
         charges.append(Charge(Decimal(shipping), _decimal(entity, obj, "shipping_vat_rate", ZERO), SHIPPING))
+    lines = [line_of(line_spec, row) for row in rows]
+    if fixed is not None:
+        if share is not None:
+            raise ValueError(
+                f"« {entity.fields[percent_field or ''].label.fr} » et « {entity.fields[amount_field or ''].label.fr} » "
+                "sont tous deux remplis : l'acompte est un pourcentage ou un montant, videz l'un des deux"
+            )
+        lines = fixed_share_lines(lines, Decimal(fixed))
     return compute_totals(
-        [billed_share(line_of(line_spec, row), share) for row in rows],
+        [billed_share(line, share) for line in lines],
         charges=charges,
         discount=_discount(entity, obj),
         prepaid=_decimal(entity, obj, "deposits_deducted", ZERO),
@@ -127,7 +144,7 @@ def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
                 422, "invalid", f"Ligne {name} : {exc} / line {name}: {exc}", field=f"{child.name}[{index}]"
             ) from None
     try:
-        totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"))
+        totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"), args.get("amount"))
     except ValueError as exc:
         raise StoreError(
             422, "invalid", f"Calcul des totaux impossible : {exc} / totals cannot be computed: {exc}", field=child.name

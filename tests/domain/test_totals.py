@@ -476,3 +476,46 @@ def test_progress_invoices_sum_to_the_order(plan: tuple[list[Line], list[list[De
     assert sum((i.total_vat for i in invoices), ZERO) == whole.total_vat
     assert sum((i.total_gross for i in invoices), ZERO) == whole.total_gross
     assert all(check_totals(i) == [] for i in invoices)
+
+
+# --- deposits of a fixed amount ---------------------------------------------------------------
+
+from app.domain.totals import fixed_share_lines  # noqa: E402
+
+
+def test_fixed_deposit_bills_exactly_its_amount_spread_over_the_rates() -> None:
+    lines = [
+        Line(quantity=D("1"), unit_price=D("1000.00"), vat_rate=D("20")),
+        Line(quantity=D("3"), unit_price=D("33.33"), vat_rate=D("10")),
+        Line(kind="comment", quantity=D("0"), unit_price=D("0"), vat_rate=D("0")),
+        Line(quantity=D("2"), unit_price=D("0.99"), vat_rate=D("5.5")),
+    ]
+    totals = compute_totals(fixed_share_lines(lines, D("300.00")))
+    assert totals.total_net == D("300.00")
+    # shares of 1000 / 99.99 / 1.98 in 1101.97: 272.24 (20 %), 27.22 (10 %), 0.54 (5.5 %)
+    assert {v.vat_rate: (v.base, v.vat) for v in totals.vat_breakdown} == {
+        D("5.5"): (D("0.54"), D("0.03")),
+        D("10"): (D("27.22"), D("2.72")),
+        D("20"): (D("272.24"), D("54.45")),
+    }
+    assert totals.total_gross == totals.total_net + totals.total_vat
+
+
+@pytest.mark.parametrize(("amount", "message"), [("0", "positif"), ("1102.00", "dépasse le total HT des lignes \\(1101.97\\)"), ("10.001", "centime")])
+def test_fixed_deposit_refused(amount: str, message: str) -> None:
+    lines = [Line(quantity=D("1"), unit_price=D("1000.00"), vat_rate=D("20")), Line(quantity=D("3"), unit_price=D("33.33"), vat_rate=D("10")), Line(quantity=D("2"), unit_price=D("0.99"), vat_rate=D("5.5"))]
+    with pytest.raises(ValueError, match=message):
+        fixed_share_lines(lines, D(amount))
+
+
+@given(
+    amounts=st.lists(st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2), min_size=1, max_size=6),
+    rates=st.lists(st.sampled_from([D("0"), D("2.1"), D("5.5"), D("10"), D("20")]), min_size=6, max_size=6),
+    fraction=st.decimals(min_value=D("0.01"), max_value=D("1"), places=2),
+)
+def test_fixed_deposit_net_is_the_amount_to_the_cent(amounts: list[Decimal], rates: list[Decimal], fraction: Decimal) -> None:
+    lines = [Line(quantity=D("1"), unit_price=a, vat_rate=r) for a, r in zip(amounts, rates)]
+    amount = max(D("0.01"), (sum(amounts) * fraction).quantize(D("0.01"), rounding="ROUND_DOWN"))
+    totals = compute_totals(fixed_share_lines(lines, amount))
+    assert totals.total_net == amount
+    assert totals.total_gross == totals.total_net + totals.total_vat
