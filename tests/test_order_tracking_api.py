@@ -143,13 +143,15 @@ def test_invoice_from_the_order_takes_only_what_is_left_to_invoice(runtime: Any)
     with fixed_clock(DAY):
         order = _order(client, lines)
         first = _created(client, "order", order["id"], "convert_to_invoice")
-        assert len(first["lines"]) == 3  # the comment line has nothing to invoice
+        # the comment line is copied as it is (it has nothing to invoice)
+        assert [(line["kind"], line["description"]) for line in first["lines"]][3] == ("comment", "Livraison en deux fois")
         client.patch(f"/api/v1/invoice/{first['id']}", json={"lines": _quantities(first["lines"], {1: "2", 2: "1"})})
         _act(client, "invoice", first["id"], "validate")
         rest = _created(client, "order", order["id"], "convert_to_invoice")
         assert [(line["description"], line["quantity"]) for line in rest["lines"]] == [
             ("Carrelage grès cérame", "8.0000"),
             ("Plinthes", "3.0000"),
+            ("Livraison en deux fois", "0.0000"),
         ]
         over = client.patch(f"/api/v1/invoice/{rest['id']}", json={"lines": _quantities(rest["lines"], {2: "3.5"})})
         assert over.status_code == 200, over.text
@@ -158,6 +160,9 @@ def test_invoice_from_the_order_takes_only_what_is_left_to_invoice(runtime: Any)
         assert "Plinthes" in refused.json()["error"]["message"] and "4.5, au-delà de 4" in refused.json()["error"]["message"]
         client.patch(f"/api/v1/invoice/{rest['id']}", json={"lines": _quantities(rest["lines"], {})})
         _act(client, "invoice", rest["id"], "validate")
+        # everything is invoiced: the comment line alone makes no third invoice
+        again = client.post(f"/api/v1/order/{order['id']}/actions/convert_to_invoice")
+        assert again.status_code == 422 and again.json()["error"]["code"] == "nothing_left", again.text
         order = client.get(f"/api/v1/order/{order['id']}").json()
     assert _by_line(order, "qty_invoiced") == ["10.0000", "4.0000", "3.0000", "0.0000"]
     assert order["status"] == "in_progress"  # invoiced but not delivered: it stays open

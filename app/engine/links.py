@@ -9,7 +9,8 @@ the source, and records two rows in `comptoir_link`: source → new ("child") an
 Line options, for line-by-line tracking: `line_link` names the field of each new line pointing
 to its source line; `line_fields` gives expressions on the source line (e.g. the quantity
 left to deliver); `lines_when` skips the source lines for which it is false — and when it
-skips them all the conversion is refused (nothing left to deliver or invoice).
+skips them all the conversion is refused (nothing left to deliver or invoice); `keep_lines`
+names the lines copied whatever is left (comment lines), which alone do not make a copy.
 """
 
 from __future__ import annotations
@@ -198,7 +199,8 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         data.pop(name, None)
     rows = store.children(source, ctx.record)
     forced_rows: dict[str, list[Mapping[str, Any]]] = {}
-    lines_when = args.get("lines_when")
+    lines_when, keep_lines = args.get("lines_when"), args.get("keep_lines")
+    counted = 0  # lines copied for what is left on them (not kept along as `keep_lines`)
     for theirs, ours in (args.get("children") or {}).items():
         their_child = next(c for c in target.children if c.name == theirs)
         our_child = next(c for c in source.children if c.name == ours)
@@ -206,13 +208,15 @@ def copy_record(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         child_skip = {their_child.via} | _number_fields(spec, their_spec)
         data[theirs], forced_rows[theirs] = [], []
         for row in _selected(ctx, ours, our_spec, rows[ours], ctx.params.get(ours)):
-            if lines_when and not _line_values(ctx, our_spec, row, lines_when):
+            kept = bool(keep_lines) and bool(_line_values(ctx, our_spec, row, keep_lines))
+            if not kept and lines_when and not _line_values(ctx, our_spec, row, lines_when):
                 continue  # e.g. nothing left to deliver on this line
+            counted += not kept
             line_forced = _line_forced(ctx, args, our_spec, their_spec, row)
             copied = _same_named(spec, our_spec, their_spec, row, child_skip | set(line_forced))
             data[theirs].append(copied)
             forced_rows[theirs].append(line_forced)
-    if lines_when and not any(data[theirs] for theirs in forced_rows):
+    if lines_when and not counted:
         raise StoreError(
             422,
             "nothing_left",

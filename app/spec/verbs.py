@@ -228,6 +228,9 @@ _DECLARED: tuple[Verb, ...] = (
                 help="{their line field: expression on the source line}, e.g. {quantity: \"quantity - qty_delivered\"}."),
             Arg("lines_when", SCOPED_EXPRESSION, required=False, scope="line",
                 help="An expression on the source line: false skips the line (nothing left to deliver)."),
+            Arg("keep_lines", SCOPED_EXPRESSION, required=False, scope="line",
+                help="An expression on the source line: true copies the line whatever `lines_when` says "
+                     "(comment lines, repeated on each partial copy); such lines alone make no copy."),
         ),
     ),
     Verb(
