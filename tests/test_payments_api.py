@@ -228,3 +228,20 @@ def test_credit_limit_with_block_refuses_the_validation(make_runtime: Any, confi
         _act(client, "payment", _payment(client, parties["account"], "1200"), "validate")
         assert _outstanding(client, parties["account"]) == "0.00"
         assert _act(client, "invoice", second, "validate")["warnings"] == []
+
+
+def test_paid_on_is_the_day_of_the_payment_that_paid_in_full_not_the_day_it_was_entered(runtime: Any) -> None:
+    client = api_client(runtime)
+    parties = _parties(client)
+    account = parties["account"]
+    with fixed_clock(DAY):
+        invoice = _invoice(client, parties)
+        early = _payment(client, account, "500", invoice=invoice, date=str(DAY - dt.timedelta(days=9)))
+        _act(client, "payment", early, "validate")
+        assert client.get(f"/api/v1/invoice/{invoice}").json()["paid_on"] is None  # partly paid
+        rest = _payment(client, account, "700", invoice=invoice, date=str(DAY - dt.timedelta(days=3)))
+        _act(client, "payment", rest, "validate")
+        assert _state(client, invoice) == ("paid", "1200.00", "0.00")
+        assert client.get(f"/api/v1/invoice/{invoice}").json()["paid_on"] == str(DAY - dt.timedelta(days=3))
+        _act(client, "payment", rest, "cancel")
+        assert client.get(f"/api/v1/invoice/{invoice}").json()["paid_on"] is None

@@ -203,6 +203,11 @@ def release_payment(ctx: VerbContext, args: Mapping[str, Any]) -> None:
 def received(ctx: VerbContext, args: Mapping[str, Any]) -> Decimal:
     """What the invoice has received, from scratch: allocations of counted payments, plus the
     amounts applied by the credit notes that credit it."""
+    return _received(ctx, args)[0]
+
+
+def _received(ctx: VerbContext, args: Mapping[str, Any]) -> tuple[Decimal, Any]:
+    """(what the invoice has received, the date of its last counted payment or None)."""
     store, entity, obj = ctx.store, ctx.entity, ctx.record
     store.flush(entity)  # the sums below read the database
     spec, models = store.spec, store.rt.models
@@ -212,34 +217,40 @@ def received(ctx: VerbContext, args: Mapping[str, Any]) -> Decimal:
     machine = machine_of(models.cls(payment.name))
     status = parents.c[machine.status_column] if machine is not None else None
     counted = args["counted"] if isinstance(args["counted"], list) else [args["counted"]]
+    date_field = payment.fields.get(args.get("payment_date") or "")
+    last = func.max(parents.c[date_field.column_name]) if date_field is not None else func.max(None)
     query = (
-        select(func.sum(rows.c[allocation.fields[args["allocation_amount"]].column_name]))
+        select(func.sum(rows.c[allocation.fields[args["allocation_amount"]].column_name]), last)
         .select_from(rows.join(parents, rows.c[allocation.fields[child.via].column_name] == parents.c.id))
         .where(rows.c[allocation.fields[args["allocation_link"]].column_name] == obj.id)
     )
     if status is not None:
         query = query.where(status.in_(counted))
-    total = Decimal(str(store.session.execute(query).scalar() or 0))
+    summed, last_date = store.session.execute(query).one()
+    total = Decimal(str(summed or 0))
     if args.get("credits"):
         cls = models.cls(entity.name)
         credits_column = getattr(cls, entity.fields[args["credits"]].column_name)
         for note in store.session.scalars(select(cls).where(credits_column == obj.id)):
             if holds(store, entity, note, args.get("credit_note")):
                 total += amount(entity, note, args["paid"])
-    return total
+    return total, last_date
 
 
 def settle_invoice(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     entity, obj = ctx.entity, ctx.record
+    last_date = None
     if holds(ctx.store, entity, obj, args.get("credit_note")):
         paid = amount(entity, obj, args["paid"])  # a credit note's `paid` is what was applied
     else:
-        paid = received(ctx, args)
+        paid, last_date = _received(ctx, args)
     due = amount(entity, obj, args["due"])
     # sums of cents, written as cents (the API shows 0.00, not 0)
     assign(obj, entity.fields[args["paid"]].column_name, round_amount(paid))
     if args.get("remaining"):
         assign(obj, entity.fields[args["remaining"]].column_name, round_amount(due - paid))
+    if args.get("paid_on"):  # the day of the payment that paid it in full, not the day it was entered
+        assign(obj, entity.fields[args["paid_on"]].column_name, last_date if 0 < due <= paid else None)
     if paid <= 0:
         follow = args["mark_unpaid"]
     elif paid >= due:
