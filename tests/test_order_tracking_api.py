@@ -286,3 +286,47 @@ def test_progress_30_70_100_of_random_orders_sum_to_the_cent(runtime: Any, lines
         ]
     for key in TOTALS:
         assert _sum(invoices, key) == Decimal(order[key]), key
+
+
+def test_a_credit_note_gives_the_quantities_back_and_reopens_the_closed_order(runtime: Any) -> None:
+    client = api_client(runtime)
+    with fixed_clock(DAY):
+        order = _order(client)
+        delivery = _created(client, "order", order["id"], "convert_to_delivery")
+        _act(client, "delivery", delivery["id"], "validate")
+        invoice = _created(client, "order", order["id"], "convert_to_invoice")
+        _act(client, "invoice", invoice["id"], "validate")
+        assert client.get(f"/api/v1/order/{order['id']}").json()["status"] == "closed"
+        # the invoice was wrong: a credit note of its second line (the 4 plinthes)
+        plinthes = next(line["id"] for line in invoice["lines"] if line["description"] == "Plinthes")
+        done = client.post(f"/api/v1/invoice/{invoice['id']}/actions/create_credit_note", json={"lines": [plinthes]})
+        assert done.status_code == 200, done.text
+        note = client.get(done.json()["created"][0]["url"]).json()
+        _act(client, "invoice", note["id"], "validate")
+        order = client.get(f"/api/v1/order/{order['id']}").json()
+        assert _by_line(order, "qty_invoiced") == ["10.0000", "0.0000", "3.0000"]
+        assert order["status"] == "in_progress"  # reopened: the plinthes are to invoice again
+        again = _created(client, "order", order["id"], "convert_to_invoice")
+        assert [(line["description"], line["quantity"]) for line in again["lines"]] == [("Plinthes", "4.0000")]
+        _act(client, "invoice", again["id"], "validate")
+        assert client.get(f"/api/v1/order/{order['id']}").json()["status"] == "closed"
+
+
+def test_cancelling_a_delivery_of_a_closed_order_reopens_it_but_a_hand_closed_one_stays(runtime: Any) -> None:
+    client = api_client(runtime)
+    with fixed_clock(DAY):
+        order = _order(client)
+        delivery = _created(client, "order", order["id"], "convert_to_delivery")
+        _act(client, "delivery", delivery["id"], "validate")
+        _act(client, "invoice", _created(client, "order", order["id"], "convert_to_invoice")["id"], "validate")
+        assert client.get(f"/api/v1/order/{order['id']}").json()["status"] == "closed"
+        _act(client, "delivery", delivery["id"], "cancel")
+        assert client.get(f"/api/v1/order/{order['id']}").json()["status"] == "in_progress"
+        # closed by hand with a backorder: a cancelled delivery does not reopen it
+        other = _order(client)
+        partial = _created(client, "order", other["id"], "convert_to_delivery")
+        client.patch(f"/api/v1/delivery/{partial['id']}", json={"lines": _quantities(partial["lines"], {1: "5"})})
+        _act(client, "delivery", partial["id"], "validate")
+        _act(client, "order", other["id"], "close")
+        _act(client, "delivery", partial["id"], "cancel")
+        assert client.get(f"/api/v1/order/{other['id']}").json()["status"] == "closed"

@@ -258,6 +258,10 @@ _DECLARED: tuple[Verb, ...] = (
             Arg("then", SCOPED_TRANSITION, required=False, scope="source_document",
                 help="A transition of the source document, run (as a consequence) when `complete` "
                      "holds for all its lines and its state allows it, e.g. `close`."),
+            Arg("reopen", SCOPED_TRANSITION, required=False, scope="source_document",
+                help="A transition of the source document, run (as a consequence) when `complete` held "
+                     "for all its lines before this change and no longer does, e.g. `reopen` after a "
+                     "credit note or a cancelled delivery."),
         ),
     ),
     Verb(

@@ -153,6 +153,7 @@ def track_lines(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     theirs = spec.entities[link.to or ""]
     cls = store.rt.models.cls(theirs.name)
     touched: dict[int, Record] = {}
+    was_complete: dict[int, bool] = {}  # before this change, for `reopen`
     for row in store.children(ctx.entity, ctx.record)[child.name]:
         source_id = getattr(row, link.column_name)
         if source_id is None:
@@ -160,17 +161,22 @@ def track_lines(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         source = touched.get(source_id) or _locked_source(ctx, cls, source_id)
         if source is None:
             continue  # the source line was deleted (its document back to draft and edited)
+        if source_id not in touched and args.get("complete"):
+            was_complete[source_id] = bool(_on(ctx, theirs, source, args["complete"]))
         touched[source_id] = source
         _apply(ctx, args, ours, row, theirs, source)
     for source in touched.values():
         _check_limits(ctx, args, theirs, source)
         source.updated_by = store.principal.login  # type: ignore[attr-defined]
     store.flush(theirs)
-    _follow_documents(ctx, args, theirs, touched.values())
+    _follow_documents(ctx, args, theirs, touched.values(), was_complete)
 
 
-def _follow_documents(ctx: VerbContext, args: Mapping[str, Any], theirs: EntitySpec, sources: Any) -> None:
-    """Recompute the source documents, then run `then` on those whose lines are all complete."""
+def _follow_documents(
+    ctx: VerbContext, args: Mapping[str, Any], theirs: EntitySpec, sources: Any, was_complete: Mapping[int, bool]
+) -> None:
+    """Recompute the source documents, then run `then` on those whose lines are all complete,
+    or `reopen` on those whose lines were all complete before and no longer are."""
     found = _document_of(ctx, theirs)
     if found is None:
         return
@@ -184,23 +190,34 @@ def _follow_documents(ctx: VerbContext, args: Mapping[str, Any], theirs: EntityS
         if parent is None:
             continue
         store.recompute(document, parent)  # its computed line fields (e.g. quantity left) follow
-        then, complete = args.get("then"), args.get("complete")
-        if not then or not complete:
+        complete = args.get("complete")
+        if not complete or not (args.get("then") or args.get("reopen")):
             continue
-        machine = machine_of(parent)
-        transition = machine.spec.transitions.get(then) if machine is not None else None
-        if machine is None or transition is None:
-            continue
-        state = getattr(parent, machine.status_column)
-        if "*" not in transition.sources and state not in transition.sources:
-            continue  # already closed, cancelled…
         rows = store.children(document, parent)[child.name]
-        if all(_on(ctx, theirs, r, complete) for r in rows) and condition_holds(store, machine, transition, parent):
-            result = run_consequence(store, document.name, parent_id, then)
-            ctx.messages.append(Label(
-                f"{record_name(result.record).capitalize()} : {transition.label.fr}",
-                f"{document.label.en} {result.record}: {transition.label.en}",
-            ))
+        now = all(_on(ctx, theirs, r, complete) for r in rows)
+        before = all(was_complete[r.id] if r.id in was_complete else _on(ctx, theirs, r, complete) for r in rows)
+        if now and args.get("then"):
+            _consequence(ctx, document, parent, args["then"])
+        elif before and not now and args.get("reopen"):
+            _consequence(ctx, document, parent, args["reopen"])  # e.g. a credit note: there is something to invoice again
+
+
+def _consequence(ctx: VerbContext, document: EntitySpec, parent: Record, name: str) -> None:
+    """Run the transition `name` of the source document when its state and condition allow it."""
+    store = ctx.store
+    machine = machine_of(parent)
+    transition = machine.spec.transitions.get(name) if machine is not None else None
+    if machine is None or transition is None:
+        return
+    state = getattr(parent, machine.status_column)
+    if "*" not in transition.sources and state not in transition.sources:
+        return  # already closed, cancelled…
+    if condition_holds(store, machine, transition, parent):
+        result = run_consequence(store, document.name, parent.id, name)
+        ctx.messages.append(Label(
+            f"{record_name(result.record).capitalize()} : {transition.label.fr}",
+            f"{document.label.en} {result.record}: {transition.label.en}",
+        ))
 
 
 def line_values(ctx: VerbContext, args: Mapping[str, Any]) -> None:
