@@ -151,7 +151,7 @@ def _set_fields(ctx: VerbContext, linked_spec: EntitySpec, target_id: int, link_
                 422,
                 "invalid",
                 _m(
-                    f"{target.label.fr} de {link_label.lower()} « {linked} » : {exc.message}",
+                    f"{target.label.fr} ({link_label.lower()} « {linked} ») : {exc.message}",
                     f"{target.label.en} of the linked {linked_spec.label.en.lower()}: {exc.message}",
                 ),
                 field=name,
