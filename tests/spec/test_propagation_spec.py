@@ -3,6 +3,9 @@ wrong name, expression or value reported with its file:line:col, on a tiny confi
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from app.spec.loader import load_spec
@@ -137,3 +140,20 @@ def test_the_shipped_rules_are_checked_too(config_copy: Path) -> None:
         ("workflows.yaml", line, "unknown transition 'won' of 'opportunity' in 'propagate.transition' — did you mean 'win'?"),
         ("workflows.yaml", client_line, "unknown field 'typ' of 'account' in 'propagate.set' — did you mean 'type'?"),
     ], found
+
+
+def test_comptoir_check_knows_the_verbs_declared_by_their_modules(config_copy: Path, tmp_path: Path) -> None:
+    """`comptoir check` in a fresh process: `propagate` and `compute_field` are declared when
+    their modules are imported, which the loader does first — not "unknown verb"."""
+    root = Path(__file__).resolve().parents[2]
+    path = config_copy / "workflows.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "            transition: send_offer  #"
+    path.write_text(text.replace(old, "            transition: send_ofer  #"), encoding="utf-8")
+    line = text[: text.index(old)].count("\n") + 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPTOIR_")}
+    env.update(COMPTOIR_CONFIG_DIR=str(config_copy), COMPTOIR_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-m", "app.cli", "check"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"workflows.yaml:{line}:25: unknown transition 'send_ofer' of 'opportunity' in 'propagate.transition'" in done.stdout, done.stdout
+    assert "unknown verb" not in done.stdout
