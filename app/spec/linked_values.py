@@ -59,20 +59,39 @@ def linked_value(
     return source
 
 
-def linked_without_workflow(
+def linked_workflow_errors(
     doc: YamlDoc, where: YamlPath, a: Arg, args: Mapping[str, Any], entity: EntitySpec,
     workflows: Mapping[str, WorkflowSpec],
 ) -> list[SpecError]:
-    """A LINKED_TRANSITION naming a transition of an entity that has no workflow (the link
-    itself, when wrong, is reported by its own argument)."""
+    """Checks of a LINKED_TRANSITION once every workflow is built: the linked entity has a
+    workflow, and the fields the verb's LINKED_VALUES argument sets after the transition stay
+    writable in the (locked) state it leads to. The link itself, when wrong, is reported by
+    its own argument."""
     if a.kind != "linked_transition":
         return []
     link = entity.fields.get(args.get(a.via)) if isinstance(args.get(a.via), str) else None
-    if link is None or not link.is_link or not link.to or link.to in workflows:
+    if link is None or not link.is_link or not link.to:
         return []
     verb_name = str(where[-2])
     verb = VERBS.get(verb_name)
     setter = next((v.name for v in verb.args if v.kind == "linked_values"), None) if verb is not None else None
-    hint = f" (to change its fields, use '{verb_name}.{setter}')" if setter else ""
-    message = f"'{link.to}' has no workflow: '{verb_name}.{a.name}' names a transition of it{hint}"
-    return [SpecError(doc.at(where), message)]
+    workflow = workflows.get(link.to)
+    if workflow is None:
+        hint = f" (to change its fields, use '{verb_name}.{setter}')" if setter else ""
+        return [SpecError(doc.at(where), f"'{link.to}' has no workflow: '{verb_name}.{a.name}' names a transition of it{hint}")]
+    transition = workflow.transitions.get(args.get(a.name)) if isinstance(args.get(a.name), str) else None
+    if transition is None or not transition.target:
+        return []
+    state = workflow.states.get(transition.target)
+    values = args.get(setter) if setter else None
+    if state is None or state.editable or not isinstance(values, dict):
+        return []
+    return [
+        SpecError(
+            doc.key_at((*where[:-1], setter, name)),
+            f"'{link.to}.{name}' cannot change once '{transition.name}' has made it '{state.code}' (a locked state):"
+            f" add it to the `mutable` fields of the '{link.to}' workflow, or do not set it",
+        )
+        for name in values
+        if isinstance(name, str) and name not in workflow.mutable
+    ]

@@ -51,7 +51,8 @@ compute:
 deal:
   field: phase
   initial: open
-  states: {open: {}, won: {}}
+  mutable: [follow_up]
+  states: {open: {}, won: {editable: false}}
   transitions:
     win: {from: [open], to: won}
 offer:
@@ -71,6 +72,7 @@ offer:
         - propagate: {link: deal, only_if: "totl > 0", when_all: "stat == 'sent'", strict: 1}
         - propagate: {link: deal, set: {follow_up: "today() +"}, tranistion: win}
         - compute_field: {field: ref, value: "'x'"}
+        - propagate: {link: deal, transition: win, set: {follow_up: "today()", name: "ref"}}
 """,
 }
 
@@ -81,18 +83,19 @@ EXPECTED = [
     (O, 10, 63, "expected true or false for 'compute_field.only_if_empty', got 'yes'"),
     (O, 11, 28, "the status field 'status' changes only by transitions (their 'to'), not by 'compute_field.field'"),
     (O, 12, 5, "verb 'propagate' is a transition effect, not a compute (entity `compute:`)"),
-    (W, 16, 47, "unknown transition 'wim' of 'deal' in 'propagate.transition' — did you mean 'win'?"),
-    (W, 16, 58, "unknown field 'follow_upp' of 'deal' in 'propagate.set' — did you mean 'follow_up'?"),
-    (W, 17, 48, "'party' has no workflow: 'propagate.transition' names a transition of it (to change its fields, use 'propagate.set')"),
-    (W, 18, 48, "unknown name 'client' in expression — to give the code, quote it: \"'client'\""),
-    (W, 19, 29, "'total' is a money field; 'propagate.link' needs a link field"),
-    (W, 20, 41, "the status field 'deal.phase' changes only by transitions: give 'propagate.transition'"),
-    (W, 21, 44, "unknown name 'totl' in expression (on 'deal')"),
-    (W, 21, 66, "unknown name 'stat' in expression — did you mean 'status'?"),
-    (W, 21, 92, "expected true or false for 'propagate.strict', got 1"),
-    (W, 22, 52, "invalid expression 'today() +': unexpected 'end of expression'"),
-    (W, 22, 66, "unknown argument 'tranistion' of 'propagate' — did you mean 'transition'?"),
-    (W, 23, 11, "verb 'compute_field' is a compute (entity `compute:`), not a transition effect"),
+    (W, 17, 47, "unknown transition 'wim' of 'deal' in 'propagate.transition' — did you mean 'win'?"),
+    (W, 17, 58, "unknown field 'follow_upp' of 'deal' in 'propagate.set' — did you mean 'follow_up'?"),
+    (W, 18, 48, "'party' has no workflow: 'propagate.transition' names a transition of it (to change its fields, use 'propagate.set')"),
+    (W, 19, 48, "unknown name 'client' in expression — to give the code, quote it: \"'client'\""),
+    (W, 20, 29, "'total' is a money field; 'propagate.link' needs a link field"),
+    (W, 21, 41, "the status field 'deal.phase' changes only by transitions: give 'propagate.transition'"),
+    (W, 22, 44, "unknown name 'totl' in expression (on 'deal')"),
+    (W, 22, 66, "unknown name 'stat' in expression — did you mean 'status'?"),
+    (W, 22, 92, "expected true or false for 'propagate.strict', got 1"),
+    (W, 23, 52, "invalid expression 'today() +': unexpected 'end of expression'"),
+    (W, 23, 66, "unknown argument 'tranistion' of 'propagate' — did you mean 'transition'?"),
+    (W, 24, 11, "verb 'compute_field' is a compute (entity `compute:`), not a transition effect"),
+    (W, 25, 80, "'deal.name' cannot change once 'win' has made it 'won' (a locked state): add it to the `mutable` fields of the 'deal' workflow, or do not set it"),
 ]
 
 
