@@ -203,6 +203,16 @@ def test_automation_rules_of_the_shipped_schema(runtime: Any) -> None:
         cleared = client.patch(f"/api/v1/quote/{typed['id']}", json={"validity_date": None, "date": "2026-11-02"})
         assert cleared.status_code == 200, cleared.text
         assert cleared.json()["validity_date"] == "2026-12-02"  # emptied: computed again
+        # the opportunity's sales rep comes before the account's
+        other = client.post("/api/v1/user", json={"login": "hugo", "groups": ["sales"]}).json()["id"]
+        own = client.post(
+            "/api/v1/opportunity", json={"name": "Vitrine", "company": company, "account": account, "assigned_user": other}
+        ).json()
+        assert own["assigned_user"] == other
+        quoted = client.post(
+            "/api/v1/quote", json={"company": company, "account": account, "opportunity": own["id"], "date": str(DAY), "lines": [LINE]}
+        ).json()
+        assert quoted["assigned_user"] == other
         # the next step closed by hand: no default date for it
         closed = client.post(
             "/api/v1/opportunity", json={"name": "Veille", "company": company, "account": account, "next_step": "none"}
