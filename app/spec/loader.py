@@ -53,9 +53,18 @@ def load_spec_or_raise(root: Path) -> AppSpec:
     return spec
 
 
+def declare_plugin_verbs() -> None:
+    """Import the business verb modules (app/verbs/), some of which declare their verbs
+    (`app.spec.verbs.declare`) when imported: the checks below must know them."""
+    from app.engine.verbs import load_plugins  # lazy: the engine imports this package
+
+    load_plugins()
+
+
 def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
     """The whole configuration under `root`, or None and every error, sorted by file and line."""
     root = Path(root)
+    declare_plugin_verbs()
     if not root.is_dir():
         return None, [SpecError(Location(root.as_posix(), 1, 1), "configuration folder not found")]
     errors: list[SpecError] = []

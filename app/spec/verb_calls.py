@@ -19,6 +19,7 @@ from app.spec.suggest import did_you_mean, show
 from app.spec.values import expression_source, label_of
 from app.spec.verbs import VERBS, Arg, Verb, VerbKind, verbs_for
 from app.spec.yamlpos import YamlDoc, YamlPath
+from app.spec.linked_values import linked_value
 
 _COUNTER = re.compile(r"^0+$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -284,7 +285,7 @@ class CallChecker:
         self, a: Arg, raw: Mapping[str, Any], targets: Mapping[str, EntitySpec | None], target: EntitySpec | None
     ) -> EntitySpec | None:
         """The entity whose names the argument gives: linked, child's, or the (named) target."""
-        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition"):
+        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition", "linked_values"):
             return self.linked(raw.get(a.via))
         if a.kind == "child_field":
             child = next((c for c in self.entity.children if c.name == raw.get(a.via)), None) if self.entity else None
@@ -327,7 +328,7 @@ class CallChecker:
             if not names or not all(isinstance(n, str) and NAME.match(n) for n in names):
                 self.error(loc, f"expected a state or a list of states for {what}, got {show(value)}")
             return [n for n in names if isinstance(n, str)]
-        if a.kind in ("target_children", "target_fields", "field_map", "linked_fields"):
+        if a.kind in ("target_children", "target_fields", "field_map", "linked_fields", "linked_values"):
             if not isinstance(value, dict):
                 self.error(loc, f"expected a mapping for {what}, got {show(value)}")
                 return {}
@@ -447,6 +448,9 @@ class CallChecker:
                         self.error(item_loc, problem)
                 if target is not None:
                     self.target_field(key, key_loc, target, what)
+                continue
+            if a.kind == "linked_values":
+                result[key] = linked_value(self, a, key, item, (key_loc, item_loc), target, what)
                 continue
             if a.kind == "linked_fields":
                 result[key] = item

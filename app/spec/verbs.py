@@ -50,6 +50,7 @@ ArgKind = Literal[
     "target_field",  # a field of the target entity (its `via`: the ENTITY argument, if several)
     "target_expression",  # an expression on a record of the target entity
     "target_states",  # states (one name or a list) of the target entity's workflow
+    "linked_values",  # {field of the entity its `via` link argument points to: expression on this record}
 ]
 FIELD: ArgKind = "field"
 CHILD: ArgKind = "child"
@@ -86,6 +87,7 @@ TRANSITION: ArgKind = "transition"
 TARGET_FIELD: ArgKind = "target_field"
 TARGET_EXPRESSION: ArgKind = "target_expression"
 TARGET_STATES: ArgKind = "target_states"
+LINKED_VALUES: ArgKind = "linked_values"
 # kinds naming a transition or a state: checked once every workflow is built (app/spec/workflows.py)
 WORKFLOW_KINDS: tuple[ArgKind, ...] = (LINKED_TRANSITION, TRANSITION, TARGET_STATES)
 
@@ -126,6 +128,7 @@ ARG_SCHEMAS: Mapping[ArgKind, Mapping[str, Any]] = {
     "target_field": _NAME,
     "target_expression": _EXPRESSION,
     "target_states": {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]},
+    "linked_values": {"type": "object", "propertyNames": _NAME, "additionalProperties": _EXPRESSION},
 }
 
 
@@ -519,7 +522,7 @@ def declare(verb: Verb) -> Verb:
         raise ValueError(f"verb '{verb.name}' declares an argument twice")
     for a in verb.args:
         link = verb.arg(a.via) if a.via else None
-        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition") and (link is None or link.kind != "field" or link.types != ("link",)):
+        if a.kind in ("linked_fields", "linked_field", "linked_expression", "linked_transition", "linked_values") and (link is None or link.kind != "field" or link.types != ("link",)):
             raise ValueError(f"argument '{a.name}' of verb '{verb.name}' needs `via`: an argument naming a link field")
         rows = verb.arg(a.of) if a.of else None
         if a.of and (rows is None or rows.kind != "child"):

@@ -19,6 +19,7 @@ from app.spec.suggest import did_you_mean
 from app.spec.values import flag, label_of, mapping, opt_int, opt_label, opt_str, str_items
 from app.spec.verb_calls import NAME, CallChecker, expression_problems, record_names
 from app.spec.verbs import VERBS, WORKFLOW_KINDS, Arg
+from app.spec.linked_values import linked_workflow_errors
 from app.spec.workflow_model import ComputeSpec, EffectSpec, StateSpec, TransitionSpec, WorkflowSpec
 from app.spec.yamlpos import YamlDoc, YamlPath
 
@@ -258,9 +259,10 @@ def workflow_arg_errors(
                     if a.kind not in WORKFLOW_KINDS or a.name not in args:
                         continue
                     target = _workflow_named(a, args, entity, entities, workflows)
+                    where = (name, "transitions", tname, "effects", i, verb_name, a.name)
+                    errors.extend(linked_workflow_errors(doc, where, a, args, entity, workflows))
                     if target is None:
                         continue
-                    where = (name, "transitions", tname, "effects", i, verb_name, a.name)
                     values = args[a.name] if isinstance(args[a.name], list) else [args[a.name]]
                     known = target.states if a.kind == "target_states" else target.transitions
                     what = "state" if a.kind == "target_states" else "transition"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.engine.figures import register_figures
 from app.engine.verbs import VerbFn, register
+from app.verbs import automation, propagation  # issue 4: propagation, automation rules
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
@@ -23,6 +24,8 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     "check_within_credited": credit_notes.check_within_credited,
     **payments.VERBS,
     **outstanding.VERBS,
+    **propagation.VERBS,
+    **automation.VERBS,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():
