@@ -229,3 +229,20 @@ def test_bad_requests_are_clear_4xx(runtime: Any, files_dir: Path) -> None:
     assert nothing.status_code == 422 and error_of(nothing)["code"] == "no_file"
     assert client.put(f"/api/v1/quote/{quote}/files").status_code == 405
     assert client.post(f"/api/v1/quote_line/1/files", files={"file": ("x.pdf", PDF, "application/pdf")}).status_code == 404
+
+
+def test_openapi_describes_the_file_paths_and_answers_match_the_schema(runtime: Any, files_dir: Path) -> None:
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate as validate_openapi
+
+    client = api_client(runtime)
+    doc = client.get("/api/v1/openapi.json").json()
+    validate_openapi(doc)
+    upload = doc["paths"]["/quote/{id}/files"]["post"]
+    assert set(upload["requestBody"]["content"]) == {"multipart/form-data"}
+    assert {"201", "413", "415"} <= set(upload["responses"])
+    assert set(doc["paths"]["/quote/{id}/files/{file_id}"]) >= {"get", "delete"}
+    assert "/quote_line/{id}/files" not in doc["paths"]  # embedded entities have no files of their own
+    quote = _quote(client)
+    answer = client.post(f"/api/v1/quote/{quote}/files", files={"file": ("a.pdf", PDF, "application/pdf")}).json()
+    Draft202012Validator(doc["components"]["schemas"]["File"]).validate(answer["items"][0])
