@@ -65,7 +65,7 @@ MIME_TYPES: dict[str, str] = {
     "txt": "text/plain",
     "csv": "text/csv",
 }
-TYPE_LABELS = {"jpeg": "JPEG", "txt": "texte"}
+TYPE_LABELS: dict[str, str] = {}  # shown upper-case: PDF, PNG, DOCX…
 INLINE_TYPES = ("pdf", "png", "jpeg", "gif", "webp")  # shown in the browser; the rest is downloaded
 _OLE_STREAMS = (("doc", "WordDocument"), ("xls", "Workbook"), ("xls", "Book"), ("ppt", "PowerPoint Document"))
 _FORBIDDEN_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')

@@ -120,3 +120,19 @@ def test_readonly_user_sees_and_downloads_but_cannot_upload_or_delete(runtime: A
     assert refused.status_code == 303
     assert names(reader.get(f"/admin/quote/details/{quote}").text) == ["Devis.pdf"]
     assert reader.get(f"/admin/_documents/quote/{quote + 1}/{row.id}").status_code == 404
+
+
+def test_the_panels_script_gets_the_address_and_the_flash_waits_for_it(runtime: Any, files_dir: Path) -> None:
+    quote = new_quote(runtime)
+    client = logged_in(runtime, "alice", ("admin",))
+    page = client.get(f"/admin/quote/details/{quote}").text
+    sent = client.post(
+        f"/admin/_documents/quote/{quote}/upload",
+        data={"folder": "PDF"},
+        files=[("files", ("bon.pdf", PDF, "application/pdf"))],
+        headers={"X-CSRF-Token": csrf_of(page), "X-Comptoir-Fetch": "1"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 200 and sent.json()["location"].endswith(f"/admin/quote/details/{quote}#documents")
+    page = client.get(sent.json()["location"]).text
+    assert "1 fichier(s) ajouté(s) dans « PDF » : « bon.pdf »." in flash_text(page)

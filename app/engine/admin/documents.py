@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqladmin.flash import flash
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.engine import record_files
@@ -29,6 +29,7 @@ UPLOAD_ROUTE = "comptoir_documents_upload"
 DOWNLOAD_ROUTE = "comptoir_documents_download"
 DELETE_ROUTE = "comptoir_documents_delete"
 MAX_FILES = 20
+FETCH_HEADER = "x-comptoir-fetch"  # the panel's script: answer where to go instead of a redirect
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def documents_panel(store: Store, request: Request, obj: Record) -> DocumentsPan
         limit=f"{round(spec.max_megabytes, 2):g}".replace(".", ",") + f" Mo au plus par fichier ; types acceptés : {allowed_labels(spec)}",
         accept=",".join(sorted({e for t in spec.allowed for e in FILE_TYPES[t]} | {MIME_TYPES[t] for t in spec.allowed})),
     )
-    for line in lines:
+    order = {name: i for i, name in enumerate(folders)}
+    for line in sorted(lines, key=lambda ln: order[ln.folder]):  # the configured folders' order first
         panel.by_folder.setdefault(line.folder, []).append(line)
     return panel
 
@@ -117,6 +119,14 @@ def _back(request: Request, identities: dict[str, str]) -> str:
     if identity is None:
         return "/admin/"
     return str(request.url_for("admin:details", identity=identity, pk=request.path_params["pk"])) + "#documents"
+
+
+def _go(request: Request, url: str) -> Response:
+    """303 to `url`; for the panel's script, 200 with the address (a followed redirect would
+    read the page, and its flashed message, before the browser goes there)."""
+    if request.headers.get(FETCH_HEADER):
+        return JSONResponse({"location": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def _in_store(rt: Runtime, request: Request, work: Callable[[Store], Any]) -> Callable[[], Any]:
@@ -144,7 +154,7 @@ def upload_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Reques
             form = await request.form(max_files=MAX_FILES)
         except Exception:
             flash(request, f"Envoi refusé : {MAX_FILES} fichiers au plus à la fois.", "danger")
-            return RedirectResponse(back, status_code=303)
+            return _go(request, back)
         try:
             incoming: list[record_files.Incoming] = []
             for part in form.getlist("files"):
@@ -161,12 +171,12 @@ def upload_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Reques
         except StoreError as exc:  # FileRefused included
             message = "Choisissez au moins un fichier à envoyer." if exc.code == "no_file" else french(exc.message)
             flash(request, f"Envoi refusé : {message}", "danger")
-            return RedirectResponse(back, status_code=303)
+            return _go(request, back)
         finally:
             await form.close()
         names = ", ".join(f"« {r.original_name} »" for r in rows)
         flash(request, f"{len(rows)} fichier(s) ajouté(s) dans « {rows[0].folder} » : {names}.", "success")
-        return RedirectResponse(back, status_code=303)
+        return _go(request, back)
 
     return endpoint
 
