@@ -423,6 +423,14 @@ def _after_rollback(session: Session) -> None:
         Path(path).unlink(missing_ok=True)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    """A session closed without commit nor rollback: its writes are undone too (a commit has
+    already emptied the list by now)."""
+    if transaction.parent is None:
+        _after_rollback(session)
+
+
 def store_generated(
     rt: Runtime,
     entity: str,

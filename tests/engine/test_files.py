@@ -115,6 +115,9 @@ def test_store_generated_in_the_callers_transaction_is_undone_with_it(runtime: A
     assert not (files_dir / row.stored_name).exists()
     with runtime.session() as session:
         assert list_files(session, runtime, "account", account) == []
+        forgotten = store_generated(runtime, "account", account, "PDF", "brouillon.pdf", PDF, session=session)
+    assert not (files_dir / forgotten.stored_name).exists()  # closed without commit
+    with runtime.session() as session:
         kept = store_generated(runtime, "account", account, "PDF", "relevé.pdf", PDF, session=session, login="claire")
         session.commit()
     with runtime.session() as session:
