@@ -70,6 +70,9 @@ def test_photo_uploaded_on_a_quote_shows_in_the_documents_panel(page: Any) -> No
     row = documents(page).locator("tr.comptoir-document", has_text="façade avant travaux.png")
     expect(row).to_contain_text("Photos avant")
     expect(row).to_contain_text(ADMIN_LOGIN)
+    thumb = row.locator("img.comptoir-document-thumb")
+    expect(thumb).to_be_visible()
+    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 64  # the photo itself, served and drawn
     href = row.locator("a.comptoir-document-name").get_attribute("href")
     assert href is not None
     served = page.request.get(href)

@@ -41,6 +41,7 @@ class DocumentLine:
     at: str
     who: str
     generated: bool
+    image: bool  # shown as a thumbnail
     url: str
     delete_url: str | None  # None: this user may not delete it (rights, or generated and locked)
 
@@ -84,6 +85,7 @@ def documents_panel(store: Store, request: Request, obj: Record) -> DocumentsPan
             at=format_date(row.uploaded_at),
             who=row.uploaded_by or "",
             generated=row.source == GENERATED,
+            image=row.mime_type.startswith("image/"),
             url=url(DOWNLOAD_ROUTE, file_id=row.id),
             delete_url=url(DELETE_ROUTE, file_id=row.id) if can_edit and not (row.source == GENERATED and is_locked) else None,
         )
