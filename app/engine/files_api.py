@@ -14,12 +14,14 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app.engine import record_files
+from app.engine.auth import principal_from_token
 from app.engine.files import FileRefused, too_large
 from app.web.errors import error_response
 
@@ -53,8 +55,8 @@ async def collection(api: RecordApi, request: Request) -> Response:
         )
     if request.method != "POST":
         return _not_allowed(request, "GET, POST")
-    if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        return await api._run(request, entity, lambda store: Response())  # the usual 401, before reading any body
+    if not await _may_upload(api, request, entity):  # the usual 401, 403 or 404, before reading the body
+        return await api._run(request, entity, lambda store: _refused(store, entity, raw_id))
     try:
         incoming, folder = await _read_upload(api, request)
     except FileRefused as exc:
@@ -90,6 +92,24 @@ async def item(api: RecordApi, request: Request) -> Response:
 
         return await api._run(request, entity, remove)
     return _not_allowed(request, "GET, DELETE")
+
+
+async def _may_upload(api: RecordApi, request: Request, entity: str) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+
+    def check() -> bool:
+        with api.rt.session() as session:
+            principal = principal_from_token(api.rt, session, token.strip())
+            return principal is not None and principal.can(api.rt.spec, entity, "edit")
+
+    return await run_in_threadpool(check)
+
+
+def _refused(store: record_files.Store, entity: str, raw_id: str) -> Response:
+    record_files.record_of(store, entity, raw_id, "edit")  # raises the refusal
+    return Response(status_code=500)  # not reached: _may_upload said no
 
 
 async def _read_upload(api: RecordApi, request: Request) -> tuple[list[record_files.Incoming], str | None]:

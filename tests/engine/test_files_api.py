@@ -186,6 +186,8 @@ def test_readonly_user_can_list_and_download_but_not_upload_or_delete(runtime: A
     assert refused.status_code == 403 and error_of(refused)["code"] == "forbidden"
     assert reader.delete(row["url"]).status_code == 403
     assert len(_stored(files_dir)) == 1
+    refused_big = reader.post(f"/api/v1/quote/{quote}/files", files={"file": ("gros.pdf", PDF + bytes(21 * 1024 * 1024), "application/pdf")})
+    assert refused_big.status_code == 403  # the right is checked before the body is read
     anonymous = client_for(make_app(runtime), None)
     assert anonymous.get(f"/api/v1/quote/{quote}/files").status_code == 401
     assert anonymous.post(f"/api/v1/quote/{quote}/files", files={"file": ("x.pdf", PDF, "application/pdf")}).status_code == 401
