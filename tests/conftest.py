@@ -139,7 +139,7 @@ def config_copy(tmp_path: Path) -> Path:
     for name in ("schema", "templates"):
         if (PROJECT_ROOT / name).is_dir():
             shutil.copytree(PROJECT_ROOT / name, target / name)
-    for name in ("picklists.yaml", "groups.yaml", "workflows.yaml"):
+    for name in ("picklists.yaml", "groups.yaml", "workflows.yaml", "files.yaml"):
         if (PROJECT_ROOT / name).exists():
             shutil.copy(PROJECT_ROOT / name, target / name)
     app_dir = target / "app" / "spec" / "schemas"

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.engine.auth import principal_from_token
 from app.engine.figures import FigureSubject, figures_json, figures_of
+from app.engine.files_api import file_routes
 from app.engine.links import describe, linkable, links_of
 from app.engine.openapi import openapi_document
 from app.engine.runtime import Runtime
@@ -53,6 +54,7 @@ def api_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/{entity}/{id}", api.item, methods=every),
         Route("/{entity}/{id}/figures", api.figures, methods=every),
         Route("/{entity}/{id}/actions/{name}", api.action, methods=every),
+        *file_routes(api),  # the document area (app/engine/files_api.py)
         Route("/{rest:path}", api.not_found, methods=every),
     ]
 

@@ -207,6 +207,9 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
 def build_models(spec: AppSpec) -> Models:
     metadata, tables, counters, tokens = build_tables(spec)
     system = build_system_tables(metadata)
+    from app.engine.files import FILE_TABLE, build_file_table  # the document area (app/engine/files.py)
+
+    system[FILE_TABLE] = build_file_table(metadata)
     reg = orm_registry(metadata=metadata)
     classes: dict[str, type[Record]] = {}
     for entity in spec.entities.values():

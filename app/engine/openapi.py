@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from app.engine.fieldtypes import FIELD_TYPES
+from app.engine.files_openapi import file_paths, file_schemas
 from app.spec.model import AppSpec, EntitySpec, FieldSpec, Label
 from app.web.errors import ERROR_SCHEMA
 
@@ -510,7 +511,9 @@ def openapi_document(spec: AppSpec, *, server_url: str = "/api/v1") -> dict[str,
             continue
         schemas[f"{entity.name}.page"] = _page_schema(entity)
         paths.update(_paths(spec, entity))
+        paths.update(file_paths(entity))  # the document area
     schemas.update(_action_schemas(spec))
+    schemas.update(file_schemas())
     responses = {
         f"E{code}": {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
         for code, text in _ERRORS.items()

@@ -324,6 +324,9 @@ class Store:
             from app.engine.links import remove_links
 
             remove_links(self, entity.name, obj.id)
+            from app.engine.files import remove_record_files
+
+            remove_record_files(self, entity.name, obj.id)  # their bytes leave the disk on commit
         except StoreError:
             self.session.rollback()
             raise

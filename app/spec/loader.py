@@ -18,6 +18,7 @@ from typing import Any
 from app.spec.builtin import USER_ENTITY, builtin_picklists, user_entities
 from app.spec.entities import build_entity
 from app.spec.errors import SpecError, SpecInvalid
+from app.spec.files import FILES_FILE, build_files
 from app.spec.groups import build_groups, check_rights
 from app.spec.model import AppSpec, EntitySpec, GroupSpec, Location, Picklist
 from app.spec.picklists import build_picklists
@@ -73,6 +74,8 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
     picklists_doc = _read_optional(root, PICKLISTS_FILE, "picklists", errors)
     groups_doc = _read_optional(root, GROUPS_FILE, "groups", errors)
     workflows_doc = _read_optional(root, WORKFLOWS_FILE, "workflows", errors)
+    files, files_errors = build_files(_read_optional(root, FILES_FILE, "files", errors))
+    errors.extend(files_errors)
     entity_docs, known = _read_entities(root, builtin_entities, errors)
 
     groups: dict[str, GroupSpec] = build_groups(groups_doc) if groups_doc is not None else {}
@@ -120,6 +123,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
             picklists=picklists,
             groups=groups,
             workflows=workflows,
+            files=files,
         ),
         [],
     )

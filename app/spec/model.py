@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
+    from app.spec.files import FilesSpec
     from app.spec.workflow_model import ComputeSpec, WorkflowSpec
 
 # Every field type of the YAML language. The engine maps each one to a column type,
@@ -226,6 +227,14 @@ class AppSpec:
     groups: Mapping[str, GroupSpec]
     # entity name -> its state machine (workflows.yaml)
     workflows: Mapping[str, WorkflowSpec] = field(default_factory=dict)
+    # the document area's settings (files.yaml, app/spec/files.py)
+    files: FilesSpec = field(default_factory=lambda: _default_files())
 
     def entity(self, name: str) -> EntitySpec:
         return self.entities[name]
+
+
+def _default_files() -> FilesSpec:
+    from app.spec.files import FilesSpec
+
+    return FilesSpec()

@@ -26,7 +26,7 @@ from app.spec.model import Location
 from app.spec.suggest import did_you_mean, show
 from app.spec.yamlpos import YamlDoc, YamlPath
 
-FileKind = Literal["entity", "picklists", "groups", "workflows"]
+FileKind = Literal["entity", "picklists", "groups", "workflows", "files"]
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 

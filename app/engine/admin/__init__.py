@@ -13,6 +13,7 @@ from starlette.routing import Route
 from app.engine.admin.actions import ROUTE_NAME, action_endpoint
 from app.engine.admin.auth import SessionAuth, SpecAuthorization
 from app.engine.admin.csrf import CSRFMiddleware, csrf_input, csrf_token
+from app.engine.admin.documents import document_routes
 from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
 from app.engine.admin.figures import figure_text, preview_endpoint
 from app.engine.admin.i18n import register_french
@@ -46,7 +47,8 @@ def mount_admin(app: Starlette, rt: Runtime) -> None:
         base_url="/admin",
         title=TITLE,
         templates_dir=str(TEMPLATES),
-        middlewares=[Middleware(CSRFMiddleware, max_body=uploads.max_bytes + FORM_OVERHEAD)],
+        # a document-area upload without JavaScript is held whole by the CSRF check
+        middlewares=[Middleware(CSRFMiddleware, max_body=max(uploads.max_bytes, rt.spec.files.max_bytes) + FORM_OVERHEAD)],
         authentication_backend=authentication,
         authorization_backend=SpecAuthorization(rt, {v.identity: v.comptoir_entity.name for v in views}),
         i18n_config=i18n,
@@ -64,4 +66,5 @@ def mount_admin(app: Starlette, rt: Runtime) -> None:
     admin.admin.router.routes.insert(0, route)
     preview = Route("/{entity}/totals-preview", preview_endpoint(rt, lambda: admin.templates.env), methods=["POST"], name=PREVIEW_ROUTE)
     admin.admin.router.routes.insert(0, preview)
+    admin.admin.router.routes[0:0] = document_routes(rt, identities)
     app.state.admin = admin

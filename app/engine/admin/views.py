@@ -23,6 +23,7 @@ from wtforms import Form
 from app.engine.admin import children as child_tables
 from app.engine.admin.actions import record_panels
 from app.engine.admin.auth import current_principal
+from app.engine.admin.documents import documents_panel
 from app.engine.admin.errors import AdminFormError, french
 from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
 from app.engine.admin.figures import blank_figures, fixed_values, page_figures
@@ -296,6 +297,7 @@ class EntityView(ModelView):
                 "comptoir_audit": audit_line(obj),
                 "comptoir_figures": page_figures(store, entity, obj),
                 **record_panels(rt, store, request, obj, self.comptoir_identities),
+                "comptoir_documents": documents_panel(store, request, obj),  # the document area
             }
 
         return await self._in_session(build)
