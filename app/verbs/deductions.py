@@ -114,9 +114,11 @@ def deduct_prepaid(ctx: VerbContext, args: Mapping[str, Any]) -> None:
             )
         return
     by_target = {getattr(r, link.column_name): r for r in rows}
+    changed = bool(wanted)  # rows written: flushed here (their database errors named as theirs)
     for row in rows:
         if getattr(row, link.column_name) not in desired:
             store.session.delete(row)
+            changed = True
     for candidate in wanted:
         row = by_target.get(candidate.id)
         if row is None:
@@ -132,4 +134,5 @@ def deduct_prepaid(ctx: VerbContext, args: Mapping[str, Any]) -> None:
             prefix = text.fr if isinstance(text, Label) and text.fr else entity.label.fr
             assign(row, label.column_name, f"{prefix} {candidate}"[: label.length or None])
     assign(obj, total.column_name, sum(desired.values(), ZERO))
-    store.flush(row_spec)
+    if changed:
+        store.flush(row_spec)  # else the record's own change is flushed with the other computes

@@ -165,6 +165,8 @@ def track_lines(ctx: VerbContext, args: Mapping[str, Any]) -> None:
             was_complete[source_id] = bool(_on(ctx, theirs, source, args["complete"]))
         touched[source_id] = source
         _apply(ctx, args, ours, row, theirs, source)
+    if not touched:
+        return  # no line comes from a source line (an invoice typed by hand)
     for source in touched.values():
         _check_limits(ctx, args, theirs, source)
         source.updated_by = store.principal.login  # type: ignore[attr-defined]
