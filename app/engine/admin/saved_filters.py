@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.engine import saved_filters as store
-from app.engine.admin.auth import current_principal
+from app.engine.admin.auth import authenticate, current_principal
 from app.engine.admin.formatting import list_formatter
 from app.engine.admin.layout import column_spec
 from app.spec.list_rules import SavedFilterSpec
@@ -233,6 +233,7 @@ def _back(view: EntityView, request: Request, query: str = "", error: str | None
 
 def _guarded(admin: Any, work: Callable[[EntityView, Request, int], Any]) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        await authenticate(admin.runtime, request)
         principal = current_principal(request)
         if principal is None or principal.user_id is None:
             return RedirectResponse(str(request.url_for("admin:login")), status_code=303)

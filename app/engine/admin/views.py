@@ -115,7 +115,8 @@ class EntityView(ModelView):
     def sort_query(self, stmt: Select[Any], request: Request) -> Select[Any]:
         # A unique last key keeps pages stable when many rows share the sorted value. It
         # follows the direction of the main key so that one index scan serves both.
-        stmt = list_filters.sort_query(self, request, stmt) or super().sort_query(stmt, request)
+        shipped = list_filters.sort_query(self, request, stmt)  # a shipped saved filter's sort
+        stmt = shipped if shipped is not None else super().sort_query(stmt, request)
         clauses = stmt._order_by_clauses  # noqa: SLF001 - read-only look at what sqladmin built
         descending = bool(clauses) and getattr(clauses[0], "modifier", None) is operators.desc_op
         pk = self.model.id  # type: ignore[attr-defined]
