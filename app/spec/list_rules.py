@@ -129,6 +129,7 @@ class ConditionError(ValueError):
     pass
 
 
+_OP_TEXT = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">="}
 _FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "lteq": "gteq", "gt": "lt", "gteq": "lteq"}
 _env = ImmutableSandboxedEnvironment()
 
@@ -204,7 +205,7 @@ class _Translator:
         elif self._names_field(right):
             name, value, op = self.field_of(right), self.value(left), _FLIP[op]
         else:
-            raise self.refuse("a comparison without a field on one side")
+            raise self.refuse(f"'{_text(left)} {_OP_TEXT.get(op, op)} {_text(right)}' (a field alone is needed on one side)")
         if isinstance(value, Const) and value.value is None:
             if op not in ("eq", "ne"):
                 raise ConditionError(f"'{name}' compared to none with '{op}': use 'is none' or 'is not none'")
@@ -271,7 +272,7 @@ def _text(node: nodes.Node) -> str:
     if isinstance(node, nodes.BinExpr):
         return f"{_text(node.left)} {node.operator} {_text(node.right)}"
     if isinstance(node, nodes.Filter):
-        return f"… | {node.name}"
+        return f"{_text(node.node) if node.node is not None else '…'} | {node.name}"
     return type(node).__name__.lower()
 
 
