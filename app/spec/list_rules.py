@@ -15,6 +15,7 @@ Anything else is refused when the configuration is loaded, with its file and lin
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -385,12 +386,23 @@ def check_codes(
         doc = docs.get(name)
         if doc is None:
             continue
-        for saved in entity.list.saved_filters:
-            if saved.condition is None:
+        checked: list[tuple[Location, Cond]] = [
+            (doc.at(("list", "saved_filters", saved.name, "where")), saved.condition)
+            for saved in entity.list.saved_filters
+            if saved.condition is not None
+        ]
+        known = set(_known(entity.fields))
+        for i, rule in enumerate(entity.list.colours):
+            try:  # a colour rule may be any expression; its codes are checked when it is a simple one
+                checked.append((doc.at(("list", "colours", i, "when")), parse_condition(rule.when, known.__contains__)))
+            except (ConditionError, ExpressionError):
                 continue
-            loc = doc.at(("list", "saved_filters", saved.name, "where"))
-            for field_name, value in condition_fields(saved.condition):
+        for loc, condition in checked:
+            for field_name, value in condition_fields(condition):
                 field = entity.fields.get(field_name)
+                if field is not None and field.type in ("date", "datetime") and not _iso_or_none(value, field.type):
+                    errors.append(SpecError(loc, f"'{field_name}' is a {field.type}: compare it with today() ± days(n) or an ISO date such as '2024-01-31', not {show(value)}"))
+                    continue
                 if field is None or field.type not in CODED_TYPES or not isinstance(value, str):
                     continue
                 picklist = picklists.get(field.picklist or "")
@@ -401,3 +413,15 @@ def check_codes(
                     hint = did_you_mean(value, codes) or f" (codes: {', '.join(codes)})"
                     errors.append(SpecError(loc, f"'{value}' is not a code of '{field_name}'{hint}"))
     return errors
+
+
+def _iso_or_none(value: Any, kind: str) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        (dt.date.fromisoformat if kind == "date" else dt.datetime.fromisoformat)(value)
+    except ValueError:
+        return False
+    return True

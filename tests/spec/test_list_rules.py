@@ -56,6 +56,11 @@ CASES = [
         [(A, 10, 7, "'when'")],
     ),
     (
+        "colour-unknown-code",
+        "  colours:\n    - {when: \"type == 'clent'\", colour: \"#adb5bd\"}\n",
+        [(A, 10, 14, "'clent' is not a code of 'type' — did you mean 'client'?")],
+    ),
+    (
         "where-unknown-field",
         "  saved_filters:\n    mine:\n      label: Mes comptes\n      where: \"ownr == me()\"\n",
         [(A, 12, 14, "unknown field 'ownr' in expression — did you mean 'owner'?")],
@@ -74,6 +79,12 @@ CASES = [
         "where-unknown-code",
         "  saved_filters:\n    clients:\n      label: Clients\n      where: \"type in ['client', 'prospet']\"\n",
         [(A, 12, 14, "'prospet' is not a code of 'type' — did you mean 'prospect'?")],
+    ),
+    (
+        "where-bad-date",
+        "  saved_filters:\n    old:\n      label: Anciens\n      where: \"since < '2024-13-01' or since > 3\"\n",
+        [(A, 12, 14, "'since' is a date: compare it with today() ± days(n) or an ISO date such as '2024-01-31', not '2024-13-01'"),
+         (A, 12, 14, "not 3")],
     ),
     (
         "where-uncalled-today",
