@@ -202,7 +202,7 @@ class RecordApi:
         page = _positive_int(options.get("page"), "page", MAX_PAGE) or 1
         page_size = _positive_int(options.get("page_size"), "page_size", MAX_PAGE_SIZE)
         where = None
-        if "filter" in filters:  # a saved filter, by name (app/engine/saved_filters.py)
+        if "filter" in filters and "filter" not in store.entity(entity).fields:  # a saved filter (app/engine/saved_filters.py)
             store.require(entity, "read")
             try:
                 where = saved_filters.apply_for_api(

@@ -26,6 +26,7 @@ NAME_LENGTH = 100
 # Query parameters of the admin list that are not conditions of a saved filter.
 NOT_CONDITIONS = ("page", "pageSize", "sortBy", "sort", "columns", "saved", "error")
 ADMIN_TO_API = {"search": "q"}  # the admin's search box is the API's `q`
+SHOWN_SYSTEM = ("id", "created_at", "updated_at")  # system columns a list may show
 
 
 def saved_filter_table(metadata: MetaData) -> Table:
@@ -122,9 +123,10 @@ def save(
         raise SavedFilterError(f"Nom trop long ({len(name)} caractères, {NAME_LENGTH} au plus).", "name")
     if shipped(entity, name) is not None:
         raise SavedFilterError(f"« {name} » est le nom d'un filtre fourni : choisissez-en un autre.", "name")
-    known = [*entity.fields, "id", "created_at", "updated_at"]
-    shown = [c for c in columns or () if c in entity.fields and entity.fields[c].type != "password" or c == "id"]
-    if columns is not None and len(shown) != len(columns):
+    known = [*entity.fields, *SHOWN_SYSTEM]
+    allowed = [n for n, f in entity.fields.items() if f.type != "password"] + list(SHOWN_SYSTEM)
+    shown = [c for c in dict.fromkeys(columns or ()) if c in allowed]
+    if columns is not None and len(shown) != len(set(columns)):
         unknown = [c for c in columns if c not in shown]
         raise SavedFilterError(f"Colonne inconnue : {', '.join(unknown)}.", "columns")
     if sort is not None and sort.lstrip("-") not in known:

@@ -123,3 +123,37 @@ def test_user_filters_by_name_private_and_public(runtime: Any) -> None:
     # public, built on the shipped "my_open": me() is whoever asks
     assert _names(alice.get("/api/v1/opportunity", params={"filter": "Mes attentes"})) == ["Attente A"]
     assert _names(bob.get("/api/v1/opportunity", params={"filter": "Mes attentes"})) == ["Attente B"]
+
+
+def test_saving_checks_name_columns_and_sort(runtime: Any) -> None:
+    _, _, alice_id, _ = _clients(runtime)
+    entity = runtime.spec.entities["opportunity"]
+    cases = [
+        ({"name": "  "}, "name", "Donnez un nom"),
+        ({"name": "x" * 101}, "name", "trop long"),
+        ({"name": "my_open"}, "name", "filtre fourni"),
+        ({"name": "Cols", "columns": ["name", "nope"]}, "columns", "nope"),
+        ({"name": "Tri", "sort": "-nope"}, "sort", "-nope"),
+    ]
+    with runtime.session() as session:
+        for given, field, message in cases:
+            args: dict[str, Any] = {"name": "", "public": False, "conditions": [], "columns": None, "sort": None, **given}
+            try:
+                saved_filters.save(runtime, session, entity, alice_id, **args)
+            except saved_filters.SavedFilterError as exc:
+                assert exc.field == field and message in exc.message, (given, exc.message)
+            else:
+                raise AssertionError(f"{given} was accepted")
+        first = saved_filters.save(runtime, session, entity, alice_id, name="  Mes   colonnes ", public=False,
+                                   conditions=[("page", "2"), ("phase", "waiting")], columns=["name", "created_at", "name"], sort="-created_at")
+        again = saved_filters.save(runtime, session, entity, alice_id, name="Mes colonnes", public=True, conditions=[], columns=None, sort=None)
+        session.commit()
+        assert first == again  # same name: replaced
+        (saved,) = saved_filters.visible(runtime, session, "opportunity", alice_id)
+        assert (saved.name, saved.public, saved.conditions, saved.columns, saved.sort) == ("Mes colonnes", True, (), None, None)
+        first = saved_filters.save(runtime, session, entity, alice_id, name="Mes colonnes", public=False,
+                                   conditions=[("page", "2"), ("phase", "waiting")], columns=["name", "created_at", "name"], sort="-created_at")
+        session.commit()
+        (saved,) = saved_filters.visible(runtime, session, "opportunity", alice_id)
+        assert (saved.conditions, saved.columns, saved.sort) == ((("phase", "waiting"),), ("name", "created_at"), "-created_at")
+        assert saved_filters.visible(runtime, session, "opportunity", None) == []

@@ -31,7 +31,7 @@ from app.spec.model import AppSpec, EntitySpec
 if TYPE_CHECKING:
     from app.engine.admin.views import EntityView
 
-SELECTABLE_SYSTEM = ("id", "created_at", "updated_at")
+SELECTABLE_SYSTEM = store.SHOWN_SYSTEM
 
 
 @dataclass
