@@ -124,6 +124,9 @@ def test_shipped_filter_applies_its_condition_columns_and_sort(runtime: Any) -> 
     assert [cells[0] for _, cells in rows] == ["Plaquette", "Relance en retard", "Site vitrine"]
     assert "Mes affaires ouvertes" in page.split('id="saved-filters-toggle"', 1)[1].split("</button>", 1)[0]
     assert [cells[0] for _, cells in table(bob.get("/admin/opportunity/list?filter=my_open").text)[1]] == ["Chez Bob"]
+    exported = alice.get("/admin/opportunity/export/csv?filter=my_open")  # the export follows the filter
+    assert exported.status_code == 200
+    assert sorted(line.split(",")[0] for line in exported.text.strip().splitlines()[1:]) == ["Plaquette", "Relance en retard", "Site vitrine"]
     bad = alice.get("/admin/opportunity/list?filter=nope")
     assert bad.status_code == 400 and "nope" in bad.text and "my_open" in bad.text
 
