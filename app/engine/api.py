@@ -23,6 +23,7 @@ from app.engine.auth import principal_from_token
 from app.engine.figures import FigureSubject, figures_json, figures_of
 from app.engine.files_api import file_routes
 from app.engine.links import describe, linkable, links_of
+from app.engine import saved_filters
 from app.engine.openapi import openapi_document
 from app.engine.runtime import Runtime
 from app.engine.store import MAX_PAGE_SIZE, Store, StoreError
@@ -202,6 +203,15 @@ class RecordApi:
             target[key] = value
         page = _positive_int(options.get("page"), "page", MAX_PAGE) or 1
         page_size = _positive_int(options.get("page_size"), "page_size", MAX_PAGE_SIZE)
+        where = None
+        if "filter" in filters and "filter" not in store.entity(entity).fields:  # a saved filter (app/engine/saved_filters.py)
+            store.require(entity, "read")
+            try:
+                where = saved_filters.apply_for_api(
+                    self.rt, store.session, store.entity(entity), store.principal.user_id, filters.pop("filter"), filters, options
+                )
+            except saved_filters.SavedFilterError as exc:
+                raise ApiError(400, "bad_filter", exc.message, field="filter") from None
         result = store.list(
             entity,
             filters=filters,
@@ -209,6 +219,7 @@ class RecordApi:
             sort=options.get("sort") or None,
             page=page,
             page_size=page_size,
+            where=where,
         )
         items = with_workflow(store, result.rows, [store.serialize(row, with_children=False) for row in result.rows])
         return JSONResponse(

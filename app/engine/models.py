@@ -201,7 +201,9 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
         Column("message", JSON, nullable=True),  # {"fr": ..., "en": ...}
         Index(f"ix_{LOG_TABLE}_record", "entity", "record_id", "id"),
     )
-    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log}
+    from app.engine.saved_filters import SAVED_FILTER_TABLE, saved_filter_table
+
+    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log, SAVED_FILTER_TABLE: saved_filter_table(metadata)}
 
 
 def build_models(spec: AppSpec) -> Models:

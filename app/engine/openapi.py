@@ -305,6 +305,16 @@ def _list_parameters(spec: AppSpec, entity: EntitySpec) -> list[dict[str, Any]]:
             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": entity.list.page_size},
         },
     ]
+    shipped = [f"`{f.name}` ({f.label.fr})" for f in entity.list.saved_filters]
+    params.append(
+        {
+            "name": "filter",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "Filtre enregistré : un filtre fourni ou le nom d'un filtre (le vôtre ou public) / saved filter"
+            + (f" — fournis / shipped: {', '.join(shipped)}" if shipped else ""),
+        }
+    )
     for name in entity.list.filters:
         field = entity.fields.get(name)
         if field is None:

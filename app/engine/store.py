@@ -104,11 +104,14 @@ class Store:
         sort: str | None = None,
         page: int = 1,
         page_size: int | None = None,
+        where: Any = None,
     ) -> Page:
         entity = self.entity(entity_name)
         self.require(entity.name, "read")
         cls = self.rt.models.cls(entity.name)
         conditions = [self._filter(entity, key, value) for key, value in (filters or {}).items()]
+        if where is not None:  # an extra SQL condition, e.g. a saved filter's (app/engine/saved_filters.py)
+            conditions.append(where)
         if search:
             conditions.append(self._search(entity, search))
         where = and_(*conditions) if conditions else None

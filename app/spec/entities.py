@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from app.spec import list_rules
 from app.spec.errors import SpecError
 from app.spec.expressions import (
     EXPRESSION_NAMES,
@@ -362,6 +363,10 @@ def _list(c: _Checker, data: dict[str, Any], fields: Mapping[str, FieldSpec], ti
         search=refs["search"],
         sort=sort,
         page_size=page_size if page_size is not None and page_size > 0 else 25,
+        colours=list_rules.build_colours(c.doc, data.get("colours"), fields, c.error),
+        saved_filters=list_rules.build_saved_filters(
+            c.doc, data.get("saved_filters"), fields, c.error, lambda path, ref, where: c.check_ref(path, ref, fields, where)
+        ),
     )
 
 

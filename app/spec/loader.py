@@ -20,6 +20,7 @@ from app.spec.entities import build_entity
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.files import FILES_FILE, build_files
 from app.spec.groups import build_groups, check_rights
+from app.spec.list_rules import check_codes as check_list_codes
 from app.spec.model import AppSpec, EntitySpec, GroupSpec, Location, Picklist
 from app.spec.picklists import build_picklists
 from app.spec.references import check_references
@@ -109,6 +110,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
         picklists = {**picklists, **generated}
 
     errors.extend(check_references(entities, entity_docs, known, picklists))
+    errors.extend(check_list_codes(entities, entity_docs, picklists))
     if groups_doc is not None:
         transitions = {name: list(w.transitions) for name, w in workflows.items()} if workflows_doc is not None else None
         errors.extend(check_rights(groups, groups_doc, known, transitions))

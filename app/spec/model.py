@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from app.spec.files import FilesSpec
+    from app.spec.list_rules import ColourRule, SavedFilterSpec
     from app.spec.workflow_model import ComputeSpec, WorkflowSpec
 
 # Every field type of the YAML language. The engine maps each one to a column type,
@@ -144,6 +145,8 @@ class ListSpec:
     search: tuple[str, ...] = ()
     sort: str | None = None  # field name, "-field" for descending
     page_size: int = 25
+    colours: tuple[ColourRule, ...] = ()  # row colours, first matching rule wins (list_rules.py)
+    saved_filters: tuple[SavedFilterSpec, ...] = ()  # shipped filters (list_rules.py)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from app.engine.admin.auth import current_principal
 from app.engine.admin.errors import AdminFormError
 from app.engine.admin.lookup import lookup_endpoint
+from app.engine.admin.saved_filters import saved_filter_routes
 from app.engine.admin.uploads import UploadConfig, download_endpoint
 from app.engine.runtime import Runtime
 
@@ -67,6 +68,7 @@ class ComptoirAdmin(Admin):
             Route("/_lookup/{entity}", lookup_endpoint(runtime), name="comptoir_lookup"),
             Route("/_files/{entity}/{pk:int}/{field}", download_endpoint(runtime, uploads), name="comptoir_file"),
             Mount("/_static", app=StaticFiles(directory=STATIC_DIR), name="comptoir_static"),
+            *saved_filter_routes(self),
         ]
         self.admin.router.routes[0:0] = routes
         sqladmin_log = logging.getLogger("sqladmin.application")

@@ -22,8 +22,10 @@ from wtforms import Form
 
 from app.engine.admin import children as child_tables
 from app.engine.admin.actions import record_panels
+from app.engine.admin import saved_filters as list_filters
 from app.engine.admin.auth import current_principal
 from app.engine.admin.documents import documents_panel
+from app.engine.admin.colours import LegendEntry, RowColours
 from app.engine.admin.errors import AdminFormError, french
 from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
 from app.engine.admin.figures import blank_figures, fixed_values, page_figures
@@ -59,6 +61,7 @@ class EntityView(ModelView):
     comptoir_filters: ClassVar[list[SpecFilter]]
     comptoir_uploads: ClassVar[UploadConfig]
     comptoir_identities: ClassVar[dict[str, str]]  # entity name -> view identity
+    comptoir_colours: ClassVar[RowColours]
 
     list_template = "comptoir/list.html"
     create_template = "comptoir/create.html"
@@ -100,12 +103,21 @@ class EntityView(ModelView):
         return list(self.comptoir_filters)
 
     def list_query(self, request: Request) -> Select[Any]:
-        return apply_filters(self.comptoir_filters, select(self.model), request.query_params)
+        stmt = apply_filters(self.comptoir_filters, select(self.model), request.query_params)
+        return list_filters.narrow(self, request, stmt)  # saved filter, columns' links
+
+    async def list_context(self, request: Request) -> dict[str, Any]:
+        return await list_filters.list_context(self, request)
+
+    def row_colour(self, row: Any, request: Request) -> LegendEntry | None:
+        principal = current_principal(request)
+        return self.comptoir_colours.of(row, principal.user_id if principal is not None else None)
 
     def sort_query(self, stmt: Select[Any], request: Request) -> Select[Any]:
         # A unique last key keeps pages stable when many rows share the sorted value. It
         # follows the direction of the main key so that one index scan serves both.
-        stmt = super().sort_query(stmt, request)
+        shipped = list_filters.sort_query(self, request, stmt)  # a shipped saved filter's sort
+        stmt = shipped if shipped is not None else super().sort_query(stmt, request)
         clauses = stmt._order_by_clauses  # noqa: SLF001 - read-only look at what sqladmin built
         descending = bool(clauses) and getattr(clauses[0], "modifier", None) is operators.desc_op
         pk = self.model.id  # type: ignore[attr-defined]
@@ -475,6 +487,8 @@ def view_attributes(rt: Runtime, entity: EntitySpec, uploads: UploadConfig, iden
         "comptoir_filters": build_filters(rt, entity),
         "comptoir_uploads": uploads,
         "comptoir_identities": identities,
+        "comptoir_colours": RowColours(entity),
+        **list_filters.view_attributes(spec, entity, labels, formatters, sortable),
     }
 
 
