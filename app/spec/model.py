@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
+    from app.spec.jobs import JobSpec
     from app.spec.workflow_model import ComputeSpec, WorkflowSpec
 
 # Every field type of the YAML language. The engine maps each one to a column type,
@@ -226,6 +227,8 @@ class AppSpec:
     groups: Mapping[str, GroupSpec]
     # entity name -> its state machine (workflows.yaml)
     workflows: Mapping[str, WorkflowSpec] = field(default_factory=dict)
+    # job name -> its scheduled job (`jobs:` of workflows.yaml, app/spec/jobs.py)
+    jobs: Mapping[str, JobSpec] = field(default_factory=dict)
 
     def entity(self, name: str) -> EntitySpec:
         return self.entities[name]
