@@ -112,6 +112,7 @@ def add_job_tables(metadata: MetaData) -> dict[str, Table]:
         Column("next_run_at", DateTime, nullable=True),  # UTC
         Column("last_run_at", DateTime, nullable=True),  # UTC: the slot of the last scheduled run
         Column("last_day", Date, nullable=True),
+        Column("serial", Integer, nullable=False, default=0),  # +1 per claimed slot (compare-and-set)
         Column("updated_at", DateTime, nullable=False, default=utcnow),
     )
     runs = Table(

@@ -117,13 +117,14 @@ class JobState:
     next_run_at: dt.datetime | None
     last_run_at: dt.datetime | None
     last_day: dt.date | None
+    serial: int = 0
 
 
 def read_states(rt: Runtime) -> dict[str, JobState]:
     table = job_table(rt, JOB_STATE_TABLE)
     with rt.engine.connect() as conn:
         rows = conn.execute(select(table)).all()
-    return {r.name: JobState(r.name, r.cron, r.next_run_at, r.last_run_at, r.last_day) for r in rows}
+    return {r.name: JobState(r.name, r.cron, r.next_run_at, r.last_run_at, r.last_day, r.serial) for r in rows}
 
 
 def sync_states(rt: Runtime, now: dt.datetime | None = None) -> dict[str, JobState]:
@@ -138,7 +139,7 @@ def sync_states(rt: Runtime, now: dt.datetime | None = None) -> dict[str, JobSta
             continue
         state = states.get(job.name)
         if state is None:
-            values = {"name": job.name, "cron": job.cron, "next_run_at": next_fire(job, now, tz), "updated_at": now}
+            values = {"name": job.name, "cron": job.cron, "next_run_at": next_fire(job, now, tz), "serial": 0, "updated_at": now}
             try:
                 with rt.engine.begin() as conn:
                     conn.execute(insert(table).values(**values))
@@ -155,14 +156,14 @@ def sync_states(rt: Runtime, now: dt.datetime | None = None) -> dict[str, JobSta
 
 
 def _claim(rt: Runtime, job: JobSpec, state: JobState, slot: dt.datetime, following: dt.datetime | None, day: dt.date) -> bool:
-    """Move the job's next run from the slot seen to the following one; False when another
-    process did it first (it runs the job, not us)."""
+    """Move the job's next run from the slot seen to the following one (compare-and-set on
+    the row's serial); False when another process did it first (it runs the job, not us)."""
     table = job_table(rt, JOB_STATE_TABLE)
     with rt.engine.begin() as conn:
         done = conn.execute(
             update(table)
-            .where(table.c.name == job.name, table.c.next_run_at == state.next_run_at)
-            .values(next_run_at=following, last_run_at=slot, last_day=day, cron=job.cron, updated_at=utcnow())
+            .where(table.c.name == job.name, table.c.serial == state.serial)
+            .values(next_run_at=following, last_run_at=slot, last_day=day, cron=job.cron, serial=state.serial + 1, updated_at=utcnow())
         )
         return done.rowcount == 1
 
@@ -203,6 +204,10 @@ def acquire_lease(rt: Runtime, owner: str, ttl: dt.timedelta, *, now: dt.datetim
     now = now or utcnow()
     table = job_table(rt, LEASE_TABLE)
     expires = now + ttl
+    with rt.engine.connect() as conn:  # a read first: the other processes write nothing
+        current = conn.execute(select(table.c.owner, table.c.expires_at).where(table.c.name == LEASE_NAME)).first()
+    if current is not None and current.owner != owner and current.expires_at >= now:
+        return False
     with rt.engine.begin() as conn:
         taken = conn.execute(
             update(table)
@@ -301,6 +306,8 @@ class JobScheduler:
         scheduler.add_job(self.tick, "interval", seconds=self.tick_interval, next_run_time=first, id="comptoir-tick", misfire_grace_time=None)
         # the lease is renewed even while a long job holds the tick
         scheduler.add_job(self.heartbeat, "interval", seconds=self.tick_interval, id="comptoir-lease", misfire_grace_time=None)
+        # "skipped: maximum number of running instances" while a long job holds the tick is normal
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started (%s, every %s s, %d job(s))", self.owner, self.tick_interval, len(self.rt.spec.jobs))

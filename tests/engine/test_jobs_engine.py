@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select, update
 
 from app.engine.jobs import JOB_RUN_TABLE, JOB_STATE_TABLE, JobFailed, job_table, register_job, run_job
-from app.engine.permissions import SYSTEM
 from app.engine.scheduler import (
     acquire_lease,
     lease_holder,
@@ -23,9 +22,7 @@ from app.engine.scheduler import (
     run_due,
     sync_states,
 )
-from app.engine.store import Store
-from app.engine.workflow import run_transition
-from app.spec.expressions import fixed_clock
+from tests.engine.jobs_data import make_quotes
 
 PARIS = "Europe/Paris"
 
@@ -191,34 +188,8 @@ def test_every_run_is_logged_with_its_result(config_copy: Path, make_runtime: Ca
 # --- quote expiry, day by day ------------------------------------------------------------------
 
 
-def _quotes(rt: Any) -> dict[str, int]:
-    """Quotes of 1 Nov 2026: three sent (valid until 10, 12 and 20 Nov), one accepted (valid
-    until 10 Nov), one draft (until 5 Nov), one postponed (until 10 Nov)."""
-    ids: dict[str, int] = {}
-    with rt.session() as session, fixed_clock(dt.date(2026, 11, 1)):
-        store = Store(rt, session, SYSTEM)
-        company = store.create("company", {"legal_name": "Berthier Services SAS"}).id
-        account = store.create("account", {"name": "Dupont SARL", "type": "client"}).id
-        line = {"description": "Pose", "quantity": "1", "unit_price": "100", "vat_rate": "20"}
-        plan = {
-            "sent_10": ("2026-11-10", ["validate", "send"]),
-            "sent_12": ("2026-11-12", ["validate", "send"]),
-            "sent_20": ("2026-11-20", ["validate", "send"]),
-            "accepted_10": ("2026-11-10", ["validate", "send", "accept"]),
-            "draft_05": ("2026-11-05", []),
-            "postponed_10": ("2026-11-10", ["validate", "send", "mark_postponed"]),
-        }
-        for key, (valid_until, steps) in plan.items():
-            quote = store.create("quote", {"company": company, "account": account, "validity_date": valid_until, "lines": [line]})
-            for step in steps:
-                run_transition(store, "quote", quote.id, step)
-            ids[key] = int(quote.id)
-        session.commit()
-    return ids
-
-
 def test_quote_expiry_day_by_day(runtime: Any) -> None:
-    ids = _quotes(runtime)
+    ids = make_quotes(runtime)
     job = runtime.spec.jobs["quote_expiry"]
     table = runtime.models.tables["quote"]
 
