@@ -61,7 +61,7 @@ log = logging.getLogger("comptoir.scheduler")
 LEASE_NAME = "scheduler"
 DEFAULT_TICK = 30.0
 ON_TIME = dt.timedelta(minutes=5)  # a run later than this after its slot is a catch-up
-MAX_COUNTED = 1000  # missed slots counted at most (a per-minute job down for a week)
+MAX_COUNTED = 100  # missed slots counted at most (the message says "100+")
 
 
 def _m(fr: str, en: str) -> str:
@@ -96,15 +96,29 @@ def next_fire(job: JobSpec, after: dt.datetime, tz: dt.tzinfo | None = None) -> 
     return _naive(found) if found is not None else None
 
 
+def latest_slot(job: JobSpec, first: dt.datetime, now: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """The latest slot from `first` up to `now` (`first` itself is one): searched back from now
+    in growing windows, so that a per-minute job down for months costs a few steps."""
+    for window in (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=32), dt.timedelta(days=367)):
+        start = max(first, now - window)
+        slot = first if start == first else next_fire(job, start - dt.timedelta(microseconds=1), tz)
+        if slot is None or slot > now:
+            continue
+        while True:
+            following = next_fire(job, slot, tz)
+            if following is None or following > now:
+                return slot
+            slot = following
+    return first  # nothing within a year of now: a yearly job, `first` stands
+
+
 def missed_slots(job: JobSpec, first: dt.datetime, now: dt.datetime, tz: dt.tzinfo | None = None) -> tuple[int, dt.datetime]:
-    """How many slots from `first` up to `now` (at most MAX_COUNTED) and the latest of them."""
-    count, latest, slot = 0, first, first
+    """How many slots from `first` up to `now` (counted up to MAX_COUNTED) and the latest."""
+    count, slot = 0, first
     while slot is not None and slot <= now and count < MAX_COUNTED:
-        count, latest = count + 1, slot
+        count += 1
         slot = next_fire(job, slot, tz)
-    while slot is not None and slot <= now:  # past the count: jump to the latest slot quickly
-        latest, slot = slot, next_fire(job, slot, tz)
-    return count, latest
+    return count, latest_slot(job, first, now, tz)
 
 
 # --- the schedule in the database -----------------------------------------------------------

@@ -223,3 +223,25 @@ def test_quote_expiry_day_by_day(runtime: Any) -> None:
     with runtime.engine.connect() as conn:
         rows = conn.execute(select(log.c.login, log.c.transition).where(log.c.record_id == ids["sent_10"], log.c.entity == "quote").order_by(log.c.id)).all()
     assert rows[-1] == ("scheduler", "mark_no_answer")
+
+
+def test_a_scheduled_run_left_running_by_a_dead_process_is_marked_interrupted(runtime: Any) -> None:
+    from sqlalchemy import insert
+
+    from app.engine.scheduler import JobScheduler
+
+    table = job_table(runtime, JOB_RUN_TABLE)
+    with runtime.engine.begin() as conn:
+        for trigger in ("schedule", "manual"):
+            conn.execute(insert(table).values(job="quote_expiry", day=dt.date(2026, 12, 1), trigger=trigger, owner="vm:1:dead",
+                                              started_at=utc(2026, 12, 1, 5, 0), result="running"))
+    scheduler = JobScheduler(runtime, tick=1.0, owner="vm:2:alive")
+    assert scheduler.heartbeat() and scheduler.leader
+    rows = [(r.trigger, r.result, r.message) for r in runs_of(runtime)]
+    assert rows == [
+        ("schedule", "error", "interrompue (processus arrêté) / interrupted (process stopped)"),
+        ("manual", "running", None),  # a manual run may still be under way in another command
+    ]
+    scheduler.stop()
+    holder = lease_holder(runtime)
+    assert holder is not None and holder[1] < dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # released
