@@ -5,13 +5,12 @@ stops. Everything as users run it: subprocesses with their environment."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from app.web.app import load_runtime

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from app.engine.figures import register_figures
 from app.engine.jobs import register_job
-from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
 from app.engine.verbs import VerbFn, register
+from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
 from app.verbs import jobs_reminders, jobs_transition
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
 
