@@ -146,5 +146,35 @@ def test_several_servers_one_scheduler(jobs_cli: Cli, db: Engine, servers: list[
     assert int(later[-1].owner.split(":")[1]) in {s.process.pid for s in servers if s is not stopped}
     time.sleep(1.5)
     assert len(_runs(db)) == 3
+
+    # every server stops; a new one starts: the schedule is kept (a next run far from the
+    # cron's next slot would be reset by a re-registration that recomputes it), nothing runs
+    with db.begin() as conn:
+        conn.execute(text("UPDATE comptoir_job_state SET next_run_at = :t WHERE name = 'quote_expiry'"), {"t": dt.datetime(2030, 1, 1, 5, 0)})
+    before = _states(db)
+    for server in servers:
+        server.stop()
+    port = free_port()
+    restarted = jobs_cli.start("serve", "--port", str(port), env=env)
+    servers.append(restarted)
+    wait_for(f"http://127.0.0.1:{port}/admin/login", restarted)
+    deadline = time.monotonic() + 60
+    while not _lease_owner(db).startswith(f"{leader.split(':')[0]}:{restarted.process.pid}:"):
+        if time.monotonic() > deadline:
+            pytest.fail("the restarted server did not take the lease:\n" + restarted.output())
+        time.sleep(0.2)
+    time.sleep(1.5)  # a few ticks of the new scheduler
+    assert _states(db) == before
+    assert len(_runs(db)) == 3
     for server in servers:
         assert "Traceback" not in server.output(), server.output()
+
+
+def _states(db: Engine) -> list[Any]:
+    with db.connect() as conn:
+        return list(conn.execute(text("SELECT name, cron, next_run_at, last_run_at, last_day, serial FROM comptoir_job_state ORDER BY name")).all())
+
+
+def _lease_owner(db: Engine) -> str:
+    with db.connect() as conn:
+        return str(conn.execute(text("SELECT owner FROM comptoir_scheduler_lease")).scalar() or "")
