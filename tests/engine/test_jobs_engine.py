@@ -63,9 +63,10 @@ def test_a_new_job_starts_at_its_next_slot_and_a_restart_keeps_it(runtime: Any, 
     assert states["next_step_reminders"].next_run_at == utc(2026, 12, 2, 6, 0)
     assert next_fire(runtime.spec.jobs["next_step_reminders"], utc(2026, 12, 4, 6, 0)) == utc(2026, 12, 7, 6, 0)
     assert run_due(runtime, now=utc(2026, 12, 2, 4, 59)) == []  # nothing is due yet
-    # a restart (a new runtime on the same database) re-registers the jobs: nothing moves
+    # the server stops before 05:00 and restarts at 09:00 (a new runtime on the same
+    # database): re-registering the jobs keeps the due run, it is not pushed to tomorrow
     again = make_runtime()
-    later = sync_states(again, utc(2026, 12, 2, 4, 50))
+    later = sync_states(again, utc(2026, 12, 2, 9, 0))
     assert later["quote_expiry"].next_run_at == utc(2026, 12, 2, 5, 0)
     assert runs_of(again) == []
 
