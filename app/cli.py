@@ -1,4 +1,4 @@
-"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify.
+"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify, jobs.
 
 User errors (an invalid configuration, a refused migration, an unknown group or login, an
 unreachable database) print a clear message on standard error and exit with status 1,
@@ -408,6 +408,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def _local(moment: dt.datetime | None) -> str:
+    from app.engine.scheduler import job_timezone
+
+    if moment is None:
+        return "—"
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(job_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    """Each job: name, cron, verb, last run (and its result), next run."""
+    from app.engine.jobs import last_runs, utcnow
+    from app.engine.scheduler import next_fire, read_states
+
+    rt = open_runtime()
+    try:
+        states, runs = read_states(rt), last_runs(rt)
+    finally:
+        rt.engine.dispose()
+    if not rt.spec.jobs:
+        print(_msg("Aucune tâche planifiée (clé `jobs:` de workflows.yaml)", "no scheduled job"))
+        return 0
+    print(f"{'TÂCHE/JOB':<24} {'CRON':<18} {'VERBE/VERB':<22} {'DERNIÈRE/LAST RUN':<34} PROCHAINE/NEXT RUN")
+    for job in rt.spec.jobs.values():
+        run = runs.get(job.name)
+        last = f"{_local(run.started_at)} {run.result} ({run.day})" if run is not None else "—"
+        state = states.get(job.name)
+        if not job.enabled:
+            following = _msg("désactivée", "disabled")
+        elif state is not None and state.cron == job.cron:
+            following = _local(state.next_run_at)
+        else:
+            following = _local(next_fire(job, utcnow()))
+        print(f"{job.name:<24} {job.cron:<18} {job.verb:<22} {last:<34} {following}")
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    """Run one job now for a day (default today), log the run, print its counts."""
+    from app.engine.jobs import MANUAL, run_job
+
+    rt = open_runtime()
+    try:
+        job = rt.spec.jobs.get(args.name)
+        if job is None:
+            from app.spec.suggest import closest
+
+            known = ", ".join(rt.spec.jobs) or _msg("aucune", "none")
+            near = closest(args.name, rt.spec.jobs)
+            hint = _msg(f" — vouliez-vous dire « {near} » ?", f" — did you mean '{near}'?") if near else ""
+            raise CliError(_msg(f"tâche inconnue « {args.name} » (tâches : {known})", f"unknown job '{args.name}' (jobs: {known})") + hint, code=2)
+        result = run_job(rt, job, args.today, trigger=MANUAL)
+    finally:
+        rt.engine.dispose()
+    counts = " ".join(f"{k}={v}" for k, v in result.counts.items()) or "—"
+    print(f"{job.name} ({result.day}) : {result.result} — {counts}")
+    if result.message:
+        print(result.message, file=sys.stderr if not result.ok else sys.stdout)
+    return 0 if result.ok else 1
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -465,6 +528,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_sub.add_parser("verify", help="vérifier la chaîne et les documents / verify the chain and the records")
     verify.set_defaults(func=cmd_audit_verify)
+
+    jobs = sub.add_parser("jobs", help="tâches planifiées / scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    jobs_list = jobs_sub.add_parser("list", help="lister les tâches / list the jobs")
+    jobs_list.set_defaults(func=cmd_jobs_list)
+    jobs_run = jobs_sub.add_parser("run", help="exécuter une tâche maintenant / run a job now")
+    jobs_run.add_argument("name", metavar="TÂCHE")
+    jobs_run.add_argument("--today", type=_date, default=dt.date.today(), help="jour traité / the day to run it for (YYYY-MM-DD)")
+    jobs_run.set_defaults(func=cmd_jobs_run)
     return parser
 
 

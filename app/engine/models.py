@@ -207,11 +207,14 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
 
 
 def build_models(spec: AppSpec) -> Models:
+    from app.engine.jobs import add_job_tables
+
     metadata, tables, counters, tokens = build_tables(spec)
     system = build_system_tables(metadata)
     from app.engine.files import FILE_TABLE, build_file_table  # the document area (app/engine/files.py)
 
     system[FILE_TABLE] = build_file_table(metadata)
+    add_job_tables(metadata)  # the scheduler's schedule, runs and lease (app/engine/jobs.py)
     reg = orm_registry(metadata=metadata)
     classes: dict[str, type[Record]] = {}
     for entity in spec.entities.values():

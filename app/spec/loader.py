@@ -19,6 +19,7 @@ from app.spec.builtin import USER_ENTITY, builtin_picklists, user_entities
 from app.spec.entities import build_entity
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.files import FILES_FILE, build_files
+from app.spec.jobs import JobSpec, build_jobs
 from app.spec.groups import build_groups, check_rights
 from app.spec.list_rules import check_codes as check_list_codes
 from app.spec.model import AppSpec, EntitySpec, GroupSpec, Location, Picklist
@@ -98,10 +99,13 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
     entities, compute_errors = build_computes(entities, entity_docs, known, picklists)
     errors.extend(compute_errors)
     workflows: dict[str, WorkflowSpec] = {}
+    jobs: dict[str, JobSpec] = {}
     if workflows_doc is not None:
         checked_groups = groups if groups_doc is not None else None
         workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists)
         errors.extend(workflow_errors)
+        jobs, job_errors = build_jobs(workflows_doc, entities, workflows)  # `jobs:` (app/spec/jobs.py)
+        errors.extend(job_errors)
     errors.extend(check_status_fields(entities, entity_docs, workflows))
     entities = with_status_fields(entities, workflows)
     if picklists is not None and picklists_doc is not None:
@@ -126,6 +130,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
             groups=groups,
             workflows=workflows,
             files=files,
+            jobs=jobs,
         ),
         [],
     )

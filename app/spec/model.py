@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:
     from app.spec.files import FilesSpec
     from app.spec.list_rules import ColourRule, SavedFilterSpec
+    from app.spec.jobs import JobSpec
     from app.spec.workflow_model import ComputeSpec, WorkflowSpec
 
 # Every field type of the YAML language. The engine maps each one to a column type,
@@ -232,6 +233,8 @@ class AppSpec:
     workflows: Mapping[str, WorkflowSpec] = field(default_factory=dict)
     # the document area's settings (files.yaml, app/spec/files.py)
     files: FilesSpec = field(default_factory=lambda: _default_files())
+    # job name -> its scheduled job (`jobs:` of workflows.yaml, app/spec/jobs.py)
+    jobs: Mapping[str, JobSpec] = field(default_factory=dict)
 
     def entity(self, name: str) -> EntitySpec:
         return self.entities[name]

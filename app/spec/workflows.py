@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from app.spec.errors import SpecError
+from app.spec.jobs import is_job_key
 from app.spec.model import BASE_ACTIONS, EntitySpec, FieldSpec, GroupSpec, Location, Picklist, PicklistValue
 from app.spec.suggest import did_you_mean
 from app.spec.values import flag, label_of, mapping, opt_int, opt_label, opt_str, str_items
@@ -212,7 +213,8 @@ def build_workflows(
     when their file could not be read."""
     builder = _WorkflowBuilder(doc, entities, known, groups, picklists)
     workflows = {
-        name: builder.workflow(name, raw) for name, raw in mapping(doc.data).items() if isinstance(raw, dict)
+        name: builder.workflow(name, raw) for name, raw in mapping(doc.data).items()
+        if isinstance(raw, dict) and not is_job_key(name)  # `jobs:` is app/spec/jobs.py's
     }
     for loc, entity, name, what in builder.transition_refs:  # transitions of other workflows
         workflow = workflows.get(entity)

@@ -51,6 +51,8 @@ def create_app(
 ) -> Starlette:
     from app.engine.admin import mount_admin
     from app.engine.api import api_routes
+    from app.engine.jobs_admin import mount_jobs_admin
+    from app.engine.scheduler import lifespan as scheduler_lifespan
 
     rt = runtime or load_runtime(config_dir, database_url)
 
@@ -68,7 +70,9 @@ def create_app(
                 https_only=False,
             )
         ],
+        lifespan=scheduler_lifespan(rt),  # this process's job scheduler (app/engine/scheduler.py)
     )
     app.state.runtime = rt
     mount_admin(app, rt)
+    mount_jobs_admin(app.state.admin, rt)  # /admin/jobs: the jobs and their runs
     return app
