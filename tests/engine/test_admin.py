@@ -76,7 +76,7 @@ def alert(page: str) -> str:
 def rows_of(page: str) -> list[str]:
     """The second configured column (the name) of each row of a list page, in order."""
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    rows = re.findall(r"<tr\b[^>]*>(.*?)</tr>", body, re.S)  # a row may carry its colour class
     return [html.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", r, re.S)[2])).strip() for r in rows]
 
 
