@@ -87,7 +87,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
     workflows: dict[str, WorkflowSpec] = {}
     if workflows_doc is not None:
         checked_groups = groups if groups_doc is not None else None
-        workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists)
+        workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists, root)
         errors.extend(workflow_errors)
     errors.extend(check_status_fields(entities, entity_docs, workflows))
     entities = with_status_fields(entities, workflows)
