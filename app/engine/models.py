@@ -201,7 +201,10 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
         Column("message", JSON, nullable=True),  # {"fr": ..., "en": ...}
         Index(f"ix_{LOG_TABLE}_record", "entity", "record_id", "id"),
     )
-    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log}
+    from app.engine.followup import build_follow_up_tables
+
+    # the follow-up log and the users' own mail templates (app/engine/followup.py)
+    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log, **build_follow_up_tables(metadata)}
 
 
 def build_models(spec: AppSpec) -> Models:

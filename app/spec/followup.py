@@ -89,6 +89,8 @@ class FollowUpSpec:
     steps: tuple[StepSpec, ...]
     due_date: str | None = None
     amount: str | None = None
+    client: str | None = None  # link to the client (dunning screen; `client` in mails)
+    contact: str | None = None  # link to the contact (`contact` in mails)
     recipients: tuple[str, ...] = ()  # `field` or `link.field` paths to e-mail addresses
     warn_days: int = 7
     send: str = "auto"
@@ -173,6 +175,8 @@ class FollowUpBuilder:
                 self.error((*path, "follows"), f"'follows': {problem}")
         due_date = self.field_ref(path, "due_date", raw, fields, ("date",), entity)
         amount = self.field_ref(path, "amount", raw, fields, ("money",), entity)
+        client = self.field_ref(path, "client", raw, fields, ("link",), entity)
+        contact = self.field_ref(path, "contact", raw, fields, ("link",), entity)
         recipients = tuple(ref for i, ref in str_items(raw.get("recipients")) if self.recipient(path, i, ref, entity))
         warn_days = opt_int(raw.get("warn_days"))
         if warn_days is not None and warn_days < 0:
@@ -193,6 +197,8 @@ class FollowUpBuilder:
             steps=steps,
             due_date=due_date,
             amount=amount,
+            client=client,
+            contact=contact,
             recipients=recipients,
             warn_days=warn_days if warn_days is not None and warn_days >= 0 else 7,
             send=send if send in SEND_MODES else "auto",

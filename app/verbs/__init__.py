@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.engine.figures import register_figures
 from app.engine.verbs import VerbFn, register
-from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
+from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, followup, outstanding, payments, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -23,6 +23,7 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     "check_within_credited": credit_notes.check_within_credited,
     **payments.VERBS,
     **outstanding.VERBS,
+    **followup.VERBS,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():
