@@ -57,8 +57,11 @@ def create_app(
     async def home(request: Request) -> Response:
         return RedirectResponse("/admin/", status_code=302)
 
+    from app.engine.followup_api import follow_up_routes
+
     app = Starlette(
-        routes=[Route("/", home), Mount("/api/v1", routes=api_routes(rt))],
+        # follow-up routes first: /api/v1/{entity}/{id}/follow-up (app/engine/followup_api.py)
+        routes=[Route("/", home), *follow_up_routes(rt), Mount("/api/v1", routes=api_routes(rt))],
         middleware=[
             Middleware(
                 SessionMiddleware,
