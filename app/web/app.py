@@ -74,4 +74,7 @@ def create_app(
     )
     app.state.runtime = rt
     mount_admin(app, rt)
+    from app.web.dunning import mount_dunning
+
+    mount_dunning(app.state.admin, rt)  # /admin/dunning (« Relances ») and the follow-up panel of record pages
     return app
