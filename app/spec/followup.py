@@ -179,11 +179,8 @@ class FollowUpBuilder:
         contact = self.field_ref(path, "contact", raw, fields, ("link",), entity)
         recipients = tuple(ref for i, ref in str_items(raw.get("recipients")) if self.recipient(path, i, ref, entity))
         warn_days = opt_int(raw.get("warn_days"))
-        if warn_days is not None and warn_days < 0:
-            self.error((*path, "warn_days"), f"'warn_days' must be 0 or more, not {warn_days}")
         send = opt_str(raw.get("send")) or "auto"
-        if send not in SEND_MODES:
-            self.error((*path, "send"), f"unknown mode '{send}' in 'send'{did_you_mean(send, SEND_MODES) or ' (auto or mark)'}")
+        # a bad `send`, `warn_days`, colour or `days` is reported by the schema check
         colours = dict(DEFAULT_COLOURS)
         for band, value in mapping(raw.get("colours")).items():
             if band not in BANDS:
@@ -247,10 +244,8 @@ class FollowUpBuilder:
         return True
 
     def colour(self, path: YamlPath, value: Any) -> bool:
-        if isinstance(value, str) and COLOUR.match(value):
-            return True
-        self.error(path, f"bad colour {value!r}: expected #rrggbb (e.g. #d63939)")
-        return False
+        """A #rrggbb colour (anything else: reported by the schema check, then ignored)."""
+        return isinstance(value, str) and COLOUR.match(value) is not None
 
     def steps(self, path: YamlPath, raw_steps: Mapping[str, Any], fields: Mapping[str, Any]) -> tuple[StepSpec, ...]:
         result: list[StepSpec] = []
@@ -268,12 +263,8 @@ class FollowUpBuilder:
             elif first and not manual:
                 self.error(where, f"step '{code}' is the first of the sequence: say after which date field, e.g. `after: due_date`", key=True)
             days = data.get("days", 0)
-            if not isinstance(days, int) or isinstance(days, bool):
-                self.error((*where, "days"), f"'days' must be a whole number of days, not {days!r}")
-                days = 0
-            elif days < 0:
-                self.error((*where, "days"), f"'days' must be 0 or more, not {days}")
-                days = 0
+            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+                days = 0  # reported by the schema check
             template = opt_str(data.get("template"))
             if template is not None:
                 self.template((*where, "template"), template)
