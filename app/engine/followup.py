@@ -42,7 +42,8 @@ def build_follow_up_tables(metadata: MetaData) -> dict[str, Table]:
         Column("login", String(100), nullable=True),
         Column("message_id", String(250), nullable=True),
         Column("recipients", Text, nullable=True),  # comma-separated
-        Index(f"ix_{FOLLOW_UP_TABLE}_record", "entity", "record_id", "step"),
+        # covering the scan's join: one index range per record (app/engine/followup_scan.py)
+        Index(f"ix_{FOLLOW_UP_TABLE}_record", "entity", "record_id", "step", "on"),
     )
     templates = Table(
         TEMPLATE_TABLE,

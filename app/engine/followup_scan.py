@@ -119,34 +119,29 @@ def _as_date(value: Any) -> dt.date | None:
 def scan_select(
     rt: Runtime, follow_up: FollowUpSpec, today: dt.date, *, record_id: int | None = None,
     due_from: dt.date | None = None, due_to: dt.date | None = None, only_due: bool = False,
-    display: bool = False,
+    display: bool = False, ordered: bool = True,
 ) -> Select[Any]:
     """The SELECT of the scan (rows: id, next_idx, next_on, last_idx, last_on, due, amount,
-    band, and with `display` the title and client columns)."""
+    band, and with `display` the title and client columns), by due date unless not `ordered`."""
     entity = rt.spec.entities[follow_up.entity]
     table = rt.models.tables[entity.name]
     log = log_table(rt.models.metadata)
     sequence = follow_up.sequence
     codes = [s.code for s in sequence]
+    # one LEFT JOIN of the log, grouped by record: the position of its last step of the
+    # sequence (0: none yet) and the day of that step
     position = case({code: i + 1 for i, code in enumerate(codes)}, value=log.c.step, else_=0) if codes else literal(0)
-    last = (
-        select(log.c.record_id.label("record_id"), func.max(position).label("last_idx"), func.max(log.c.on).label("last_on"))
-        .where(log.c.entity == entity.name, log.c.step.in_(codes or ["-"]))
-        .group_by(log.c.record_id)
-    )
-    if record_id is not None:
-        last = last.where(log.c.record_id == record_id)
-    last_sq = last.subquery("last_step")
-    next_idx = (func.coalesce(last_sq.c.last_idx, 0) + 1).label("next_idx")
+    last_idx = func.coalesce(func.max(position), 0).label("last_idx")
+    last_on = func.max(case((log.c.step.in_(codes or ["-"]), log.c.on), else_=None)).label("last_on")
     bases = {s.after for s in sequence if s.after != PREVIOUS}
     due_col = _column(entity, table, follow_up.due_date) if follow_up.due_date else literal(None, Date)
     columns: list[Any] = [
-        table.c.id.label("id"), next_idx, last_sq.c.last_idx.label("last_idx"), last_sq.c.last_on.label("last_on"),
-        due_col.label("due"),
+        table.c.id.label("id"), last_idx, last_on, due_col.label("due"),
         (_column(entity, table, follow_up.amount) if follow_up.amount else literal(None)).label("amount"),
         *(_column(entity, table, name).label(f"base_{name}") for name in sorted(bases)),
     ]
-    source: Any = table.outerjoin(last_sq, last_sq.c.record_id == table.c.id)
+    group: list[Any] = [table.c.id]
+    source: Any = table.outerjoin(log, and_(log.c.entity == entity.name, log.c.record_id == table.c.id))
     if display:
         columns.append(_column(entity, table, entity.title).label("title") if entity.title in entity.fields else table.c.id.label("title"))
         client_field = entity.fields.get(follow_up.client or "")
@@ -156,7 +151,8 @@ def scan_select(
             client_title = client_table.c[client_spec.fields[client_spec.title].column_name] if client_spec.title in client_spec.fields else client_table.c.id
             source = source.outerjoin(client_table, client_table.c.id == table.c[client_field.column_name])
             columns += [table.c[client_field.column_name].label("client_id"), client_title.label("client")]
-    inner = select(*columns).select_from(source).where(where_clause(entity, table, follow_up.follows))
+            group.append(client_table.c.id)  # PostgreSQL: the client's columns depend on its key
+    inner = select(*columns).select_from(source).where(where_clause(entity, table, follow_up.follows)).group_by(*group)
     if record_id is not None:
         inner = inner.where(table.c.id == record_id)
     if follow_up.due_date:
@@ -166,9 +162,9 @@ def scan_select(
             inner = inner.where(due_col <= due_to)
     sq = inner.subquery("followed")
     whens = []
-    for i, step in enumerate(sequence):
+    for i, step in enumerate(sequence):  # the next step is the one after the last done
         base = sq.c.last_on if step.after == PREVIOUS else sq.c[f"base_{step.after}"]
-        whens.append((sq.c.next_idx == i + 1, add_days(rt, base, step.days)))
+        whens.append((sq.c.last_idx == i, add_days(rt, base, step.days)))
     next_on = type_coerce(case(*whens, else_=None), Date) if whens else literal(None, Date)
     band = (
         case(
@@ -180,9 +176,11 @@ def scan_select(
         if follow_up.due_date else literal(None)
     )
     extra = [sq.c.title, sq.c.client_id, sq.c.client] if display and "client" in sq.c else ([sq.c.title] if display else [])
-    query = select(sq.c.id, sq.c.next_idx, next_on.label("next_on"), sq.c.last_idx, sq.c.last_on, sq.c.due, sq.c.amount, band.label("band"), *extra)
+    query = select(sq.c.id, (sq.c.last_idx + 1).label("next_idx"), next_on.label("next_on"), sq.c.last_idx, sq.c.last_on, sq.c.due, sq.c.amount, band.label("band"), *extra)
     if only_due:
         query = query.where(next_on <= today)
+    if not ordered:
+        return query
     return query.order_by(sq.c.due, sq.c.id) if follow_up.due_date else query.order_by(sq.c.id)
 
 
