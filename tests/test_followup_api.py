@@ -9,9 +9,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 from app.spec.expressions import fixed_clock
+from app.verbs.dunning_job import dunning_job
 from tests.engine.apiclient import add_user_with_token, api_client, client_for, error_of, make_app
 from tests.followup_helpers import invoice, log_step, parties, pay
+from tests.web.test_dunning_screen import _login, _rows
 
 D = dt.date
 
@@ -84,7 +88,7 @@ def test_bad_input_rights_and_unknown_routes(runtime: Any) -> None:
     assert refused.status_code == 403 and error_of(refused)["code"] == "forbidden"
 
 
-def test_trainer_moves_reminder_1_and_adds_reminder_3(config_copy: Path, make_runtime: Callable[..., Any]) -> None:
+def test_trainer_moves_reminder_1_and_adds_reminder_3(config_copy: Path, make_runtime: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = config_copy / "workflows.yaml"
     text = path.read_text(encoding="utf-8")
     old = "after: due_date, days: 0, template: reminder_1.txt"
@@ -98,9 +102,17 @@ def test_trainer_moves_reminder_1_and_adds_reminder_3(config_copy: Path, make_ru
     parts = parties(client)
     invoice_id = invoice(client, parts, D(2026, 11, 2), D(2026, 12, 2))
     assert _follow_up(client, invoice_id, D(2026, 12, 3))["next"]["date"] == "2026-12-07"  # due date + 5
-    log_step(client, invoice_id, "reminder_1", D(2026, 12, 7))
+    monkeypatch.delenv("COMPTOIR_SMTP_URL", raising=False)
+    monkeypatch.setenv("COMPTOIR_OUTBOX_DIR", str(tmp_path / "outbox"))
+    assert dunning_job(rt, D(2026, 12, 6), {})["sent"] == 0  # the job follows too
+    assert dunning_job(rt, D(2026, 12, 7), {})["sent"] == 1
+    assert [(e["step"], e["date"]) for e in _follow_up(client, invoice_id, D(2026, 12, 7))["log"]] == [("reminder_1", "2026-12-07")]
     log_step(client, invoice_id, "reminder_2", D(2026, 12, 22))
     third = _follow_up(client, invoice_id, D(2026, 12, 22))["next"]
     assert (third["step"], third["label"]["fr"], third["date"]) == ("reminder_3", "Relance 3", "2027-01-01")
+    screen = _login(rt, "marie", ["accounting"])
+    with fixed_clock(D(2026, 12, 22)):
+        rows = _rows(screen.get("/admin/dunning").text)  # and the dunning screen
+    assert rows[invoice_id]["step"] == "reminder_3"
     log_step(client, invoice_id, "reminder_3", D(2027, 1, 1))
     assert _follow_up(client, invoice_id, D(2027, 1, 1))["next"]["step"] == "formal_notice"
