@@ -20,7 +20,7 @@ from app.engine.api import RecordApi, _path_id
 from app.engine.followup import entries, follow_up_of, record_step
 from app.engine.followup_scan import forecast
 from app.engine.runtime import Runtime
-from app.engine.store import Store, StoreError
+from app.engine.store import Store
 from app.spec.expressions import today
 from app.spec.followup import FollowUpSpec
 from app.web.errors import ApiError
@@ -126,5 +126,3 @@ def follow_up_routes(rt: Runtime) -> list[Route]:
 
     return [Route(PATH, endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])]
 
-
-__all__ = ["follow_up_routes", "follow_up_document", "add_manual_entry", "StoreError"]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, Undefined
+from jinja2 import FileSystemLoader, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 

@@ -108,7 +108,6 @@ def _screen(rt: Runtime, request: Request, principal: Principal, params: dict[st
     selected = {int(v) for v in (form.getlist("ids") if form is not None else []) if str(v).isdigit()}
     can_send = principal.can(rt.spec, chosen.entity, "edit")
     with rt.session() as session:
-        store = Store(rt, session, principal)
         if action == "save_template":
             _save_template(rt, session, principal, chosen, form, context)
         elif action in ("dry_run", "send"):
@@ -122,7 +121,6 @@ def _screen(rt: Runtime, request: Request, principal: Principal, params: dict[st
         rows = scan(rt, session, chosen, day, due_from=due_from, due_to=due_to, display=True, limit=ROW_LIMIT)
         context["rows"] = [_row(request, chosen, f, day, identities, selected if action == "dry_run" else None) for f in rows]
         context["templates"] = [_template_row(rt, session, principal, chosen, s) for s in chosen.sequence if s.template]
-        del store
     context["can_send"] = can_send
     return context
 

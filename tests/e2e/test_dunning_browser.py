@@ -10,7 +10,6 @@ import datetime as dt
 import email
 import os
 import re
-import socket
 import subprocess
 import sys
 from email import policy
