@@ -201,9 +201,17 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
         Column("message", JSON, nullable=True),  # {"fr": ..., "en": ...}
         Index(f"ix_{LOG_TABLE}_record", "entity", "record_id", "id"),
     )
+    from app.engine.followup import build_follow_up_tables
     from app.engine.saved_filters import SAVED_FILTER_TABLE, saved_filter_table
 
-    return {LINK_TABLE: links, AUDIT_TABLE: audit, LOG_TABLE: log, SAVED_FILTER_TABLE: saved_filter_table(metadata)}
+    return {
+        LINK_TABLE: links,
+        AUDIT_TABLE: audit,
+        LOG_TABLE: log,
+        SAVED_FILTER_TABLE: saved_filter_table(metadata),
+        # the follow-up log and the users' own mail templates (app/engine/followup.py)
+        **build_follow_up_tables(metadata),
+    }
 
 
 def build_models(spec: AppSpec) -> Models:

@@ -102,7 +102,7 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
     jobs: dict[str, JobSpec] = {}
     if workflows_doc is not None:
         checked_groups = groups if groups_doc is not None else None
-        workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists)
+        workflows, workflow_errors = build_workflows(workflows_doc, entities, known, checked_groups, picklists, root)
         errors.extend(workflow_errors)
         jobs, job_errors = build_jobs(workflows_doc, entities, workflows)  # `jobs:` (app/spec/jobs.py)
         errors.extend(job_errors)

@@ -57,6 +57,7 @@ class WorkflowSpec:
     transitions: Mapping[str, TransitionSpec]
     mutable: tuple[str, ...] = ()  # fields that may still change while the state is not editable
     location: Location | None = None
+    follow_up: Any = None  # app.spec.followup.FollowUpSpec: follow-up steps and dunning (`follow_up:`)
 
     def allowed_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions.values() if "*" in t.sources or state in t.sources]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from app.spec.errors import SpecError
 from app.spec.jobs import is_job_key
+from app.spec.followup import build_follow_up
 from app.spec.model import BASE_ACTIONS, EntitySpec, FieldSpec, GroupSpec, Location, Picklist, PicklistValue
 from app.spec.suggest import did_you_mean
 from app.spec.values import flag, label_of, mapping, opt_int, opt_label, opt_str, str_items
@@ -44,7 +46,9 @@ class _WorkflowBuilder:
         known: Collection[str],
         groups: Mapping[str, GroupSpec] | None,
         picklists: Mapping[str, Picklist] | None,
+        root: Path | None = None,
     ) -> None:
+        self.root = root
         self.doc = doc
         self.entities = entities
         self.known = known
@@ -89,6 +93,7 @@ class _WorkflowBuilder:
             transitions=transitions,
             mutable=tuple(ref for _, ref in mutable),
             location=self.doc.key_at(path),
+            follow_up=build_follow_up(self.doc, name, data, entity, self.entities, self.root, self.errors),
         )
 
     def mutable_problem(self, entity: EntitySpec, ref: str) -> str | None:
@@ -207,11 +212,12 @@ def build_workflows(
     known: Collection[str],
     groups: Mapping[str, GroupSpec] | None,
     picklists: Mapping[str, Picklist] | None,
+    root: Path | None = None,
 ) -> tuple[dict[str, WorkflowSpec], list[SpecError]]:
     """The workflows by entity name (also for unknown entities, so that group rights naming
     their transitions are not reported twice) and their errors. `groups` / `picklists`: None
-    when their file could not be read."""
-    builder = _WorkflowBuilder(doc, entities, known, groups, picklists)
+    when their file could not be read; `root`: the configuration folder (mail templates)."""
+    builder = _WorkflowBuilder(doc, entities, known, groups, picklists, root)
     workflows = {
         name: builder.workflow(name, raw) for name, raw in mapping(doc.data).items()
         if isinstance(raw, dict) and not is_job_key(name)  # `jobs:` is app/spec/jobs.py's

@@ -14,6 +14,7 @@ from app.verbs import automation, propagation  # issue 4: propagation, automatio
 from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
 from app.verbs import jobs_reminders, jobs_transition
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
+from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, followup, outstanding, payments, terms, totals, tracking
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,
@@ -29,6 +30,7 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     **outstanding.VERBS,
     **propagation.VERBS,
     **automation.VERBS,
+    **followup.VERBS,
 }
 
 for _name, _fn in BUSINESS_VERBS.items():

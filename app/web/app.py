@@ -59,8 +59,11 @@ def create_app(
     async def home(request: Request) -> Response:
         return RedirectResponse("/admin/", status_code=302)
 
+    from app.engine.followup_api import follow_up_routes
+
     app = Starlette(
-        routes=[Route("/", home), Mount("/api/v1", routes=api_routes(rt))],
+        # follow-up routes first: /api/v1/{entity}/{id}/follow-up (app/engine/followup_api.py)
+        routes=[Route("/", home), *follow_up_routes(rt), Mount("/api/v1", routes=api_routes(rt))],
         middleware=[
             Middleware(
                 SessionMiddleware,
@@ -75,4 +78,7 @@ def create_app(
     app.state.runtime = rt
     mount_admin(app, rt)
     mount_jobs_admin(app.state.admin, rt)  # /admin/jobs: the jobs and their runs
+    from app.web.dunning import mount_dunning
+
+    mount_dunning(app.state.admin, rt)  # /admin/dunning (« Relances ») and the follow-up panel of record pages
     return app
