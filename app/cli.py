@@ -1,4 +1,4 @@
-"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify.
+"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify, facturx check.
 
 User errors (an invalid configuration, a refused migration, an unknown group or login, an
 unreachable database) print a clear message on standard error and exit with status 1,
@@ -465,6 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_sub.add_parser("verify", help="vérifier la chaîne et les documents / verify the chain and the records")
     verify.set_defaults(func=cmd_audit_verify)
+
+    from app.documents.facturx_check import add_facturx_parser  # `comptoir facturx check FILE.pdf`
+
+    add_facturx_parser(sub)
     return parser
 
 

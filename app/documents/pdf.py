@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -139,7 +140,12 @@ def render_job(job: PdfJob) -> bytes:
     from weasyprint import HTML
 
     variant = "pdf/a-3b" if job.facturx_xml is not None else None
-    pdf: bytes = HTML(string=job.html).write_pdf(pdf_variant=variant)
+    with warnings.catch_warnings():
+        # WeasyPrint 70 leaves its sRGB profile file open for PDF/A (freed with the document)
+        warnings.simplefilter("ignore", ResourceWarning)
+        document = HTML(string=job.html).render()
+        pdf: bytes = document.write_pdf(pdf_variant=variant)
+        del document
     if job.facturx_xml is not None:
         from app.documents.facturx import embed
 
