@@ -112,10 +112,7 @@ def build_pdf(entity: EntitySpec, doc: YamlDoc, root: Path) -> tuple[PdfSpec | N
         when = opt_str(data.get("when"))
         if when is not None:
             errors.extend(_expression_errors(doc, (*path, "when"), when, names))
-        options = dict(mapping(data.get("options")))
-        totals = options.get("totals")
-        if totals is not None and totals not in TOTALS_MODES:
-            errors.append(SpecError(doc.at((*path, "options", "totals")), f"unknown totals mode '{totals}' (expected {', '.join(TOTALS_MODES)}){did_you_mean(str(totals), TOTALS_MODES)}"))
+        options = dict(mapping(data.get("options")))  # names and values: checked by the JSON Schema
         templates[name] = PdfTemplate(name, file, label_of(data.get("label"), name), when, options)
     facturx = None
     raw_fx = raw.get("facturx")
