@@ -6,7 +6,7 @@ A provider is `fn(subject, context) -> None`; it adds names to the context. The 
   each child collection a list of rows (their links resolved too), `<field>_label` for choices;
 - `totals`: the app.domain.totals result when the entity has a `document_totals` compute;
 - `schedule`: the installments of the payment terms named by `pdf.schedule`;
-- `bank`: the bank details: the record's own bank link, else its company's default profile;
+- `bank`: the bank details from `pdf.bank` (a link, or a link's rows: the default one first);
 - `nature`: goods, services or both, from the lines' products (`kind` product/service);
 - `state`: draft or locked, the SPECIMEN flag, the state's label.
 Nothing here knows an entity by name: the YAML names the links, the templates the fields.
@@ -153,33 +153,32 @@ def schedule_provider(subject: PdfSubject, context: dict[str, Any]) -> None:
     context["schedule"] = installments
 
 
-def _bank_fields(values: Any) -> bool:
-    return isinstance(values, dict) and bool(values.get("iban"))
-
-
 @register_pdf_context
 def bank_provider(subject: PdfSubject, context: dict[str, Any]) -> None:
-    """The record's own bank link, else the default bank profile of a linked company."""
-    doc = context["doc"]
-    context["bank"] = next((v for v in doc.values() if _bank_fields(v)), None)
-    if context["bank"] is not None:
-        return
-    store = subject.store
-    for field in subject.entity.fields.values():
-        target_id = getattr(subject.record, field.column_name) if field.is_link else None
+    """The bank details from the first source of `pdf.bank` that has an IBAN: a link
+    (`bank_account`) or a link's child rows (`company.bank_profiles`, the default row first)."""
+    context["bank"] = None
+    store, doc = subject.store, context["doc"]
+    for source in subject.pdf.bank:
+        link, _, child = source.partition(".")
+        if not child:
+            target = doc.get(link)
+            if isinstance(target, dict) and target.get("iban"):
+                context["bank"] = target
+                return
+            continue
+        field = subject.entity.fields[link]
+        target_id = getattr(subject.record, field.column_name)
         if target_id is None:
             continue
         target_spec = store.spec.entities[field.to or ""]
-        profiles = []
-        for child in target_spec.children:
-            child_spec = store.spec.entities[child.entity]
-            if "iban" not in child_spec.fields:
-                continue
-            target = store.session.get(store.rt.models.cls(target_spec.name), target_id)
-            profiles += [row_values(store, child_spec, r, depth=0) for r in store.children(target_spec, target)[child.name]]
-        profiles = [p for p in profiles if p.get("iban")]
-        if profiles:
-            context["bank"] = next((p for p in profiles if p.get("is_default")), profiles[0])
+        target = store.session.get(store.rt.models.cls(target_spec.name), target_id)
+        collection = next(c for c in target_spec.children if c.name == child)
+        row_spec = store.spec.entities[collection.entity]
+        rows = [row_values(store, row_spec, r, depth=0) for r in store.children(target_spec, target)[child]]
+        rows = [r for r in rows if r.get("iban")]
+        if rows:
+            context["bank"] = next((r for r in rows if r.get("is_default")), rows[0])
             return
 
 

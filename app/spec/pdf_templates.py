@@ -11,6 +11,7 @@
         type_code: "'381' if kind == 'credit_note' else '380'"
         preceding: credited_invoice
       schedule: payment_terms
+      bank: [bank_account, company.bank_profiles]   # a link, or a link's child rows (default first)
 
 A template file lives in templates/pdf/ of the configuration folder (the project's own
 templates/pdf/ is the fallback, so a configurator's file may extend base.html). The template
@@ -51,7 +52,6 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "proforma": False,  # a pro-forma: never stored, never an e-invoice
     "title": "",  # the document title printed; empty: the template's own
 }
-TOTALS_MODES = ("last_page", "each_page")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class PdfSpec:
     templates: Mapping[str, PdfTemplate]
     facturx: FacturxSpec | None = None
     schedule: str | None = None  # link field to the payment terms whose rows give the schedule
+    bank: tuple[str, ...] = ()  # where the printed bank details come from, first found wins
 
     def default_for(self, values: Mapping[str, Any]) -> PdfTemplate | None:
         for template in self.templates.values():
@@ -94,7 +95,9 @@ def template_dirs(root: Path) -> list[Path]:
     return dirs
 
 
-def build_pdf(entity: EntitySpec, doc: YamlDoc, root: Path) -> tuple[PdfSpec | None, list[SpecError]]:
+def build_pdf(
+    entity: EntitySpec, doc: YamlDoc, root: Path, entities: Mapping[str, EntitySpec]
+) -> tuple[PdfSpec | None, list[SpecError]]:
     raw = doc.data.get("pdf") if isinstance(doc.data, dict) else None
     if not isinstance(raw, dict):
         return None, []
@@ -126,9 +129,14 @@ def build_pdf(entity: EntitySpec, doc: YamlDoc, root: Path) -> tuple[PdfSpec | N
     schedule = opt_str(raw.get("schedule"))
     if schedule is not None:
         errors.extend(_link_errors(doc, ("pdf", "schedule"), schedule, entity))
+    bank: list[str] = []
+    for index, path_text in enumerate(raw.get("bank") or []):
+        if isinstance(path_text, str):
+            errors.extend(_bank_errors(doc, ("pdf", "bank", index), path_text, entity, entities))
+            bank.append(path_text)
     if not templates:
         errors.append(SpecError(doc.key_at(("pdf",)), "a pdf section needs at least one template under 'templates'"))
-    return PdfSpec(templates, facturx, schedule), errors
+    return PdfSpec(templates, facturx, schedule, tuple(bank)), errors
 
 
 def _expression_errors(doc: YamlDoc, path: tuple[str, ...], source: str, names: set[str]) -> list[SpecError]:
@@ -142,7 +150,22 @@ def _expression_errors(doc: YamlDoc, path: tuple[str, ...], source: str, names: 
     ]
 
 
-def _link_errors(doc: YamlDoc, path: tuple[str, ...], name: str, entity: EntitySpec) -> list[SpecError]:
+def _bank_errors(
+    doc: YamlDoc, path: tuple[str | int, ...], text: str, entity: EntitySpec, entities: Mapping[str, EntitySpec]
+) -> list[SpecError]:
+    link, _, child = text.partition(".")
+    found = _link_errors(doc, path, link, entity)  # type: ignore[arg-type]
+    if found or not child:
+        return found
+    target = entities.get(entity.fields[link].to or "")
+    children = [c.name for c in target.children] if target is not None else []
+    if child not in children:
+        where = target.name if target is not None else "?"
+        return [SpecError(doc.at(path), f"'{child}' is not a child collection of '{where}'{did_you_mean(child, children)}")]
+    return []
+
+
+def _link_errors(doc: YamlDoc, path: tuple[str | int, ...], name: str, entity: EntitySpec) -> list[SpecError]:
     found = entity.fields.get(name)
     if found is not None and found.is_link:
         return []
@@ -162,7 +185,7 @@ def with_pdf_specs(
         entity = entities.get(name)
         if entity is None:
             continue
-        pdf, found = build_pdf(entity, doc, root)
+        pdf, found = build_pdf(entity, doc, root, entities)
         errors.extend(found)
         if pdf is not None:
             result[name] = dataclasses.replace(entity, pdf=pdf)

@@ -44,6 +44,8 @@ SUM = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:"
 def test_validated_invoice_has_the_mandatory_mentions_and_the_same_amounts_in_text_and_xml(runtime: Any, files_dir: Path) -> None:
     client = api_client(runtime)
     ids = parties(client)
+    client_iban = "FR1420041010050500013M02606"  # the client's own account, for direct debits: never printed
+    assert client.patch(f"/api/v1/account/{ids['account']}", json={"iban": client_iban}).status_code == 200
     invoice = make_document(
         client, "invoice", ids, payment_terms=ids["terms"], delivery_date="2026-11-20",
         delivery_same_as_billing=False, delivery_name="Dupont SARL — dépôt", delivery_address="8 chemin du Port",
@@ -82,6 +84,7 @@ def test_validated_invoice_has_the_mandatory_mentions_and_the_same_amounts_in_te
     ):
         assert mention in flat, mention
 
+    assert client_iban not in flat
     root = _xml_of(got.content)
     assert _x(root, "//rsm:ExchangedDocument/ram:ID") == [number]
     assert _x(root, "//rsm:ExchangedDocument/ram:TypeCode") == ["380"]

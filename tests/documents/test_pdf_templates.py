@@ -47,10 +47,13 @@ def test_each_kind_prints_with_its_template(runtime: Any) -> None:
     text = flat(pdf_of(client, "quote", proforma["id"]))  # the default for a pro-forma quote
     assert "Facture pro forma" in text and "sans valeur comptable" in text and "SPECIMEN" not in text
 
-    order = make_document(client, "order", ids)
+    bank = client.post("/api/v1/bank_account", json={"label": "Compte travaux", "company": ids["company"], "bank_name": "Caisse du Rhône", "iban": "FR7610107001011234567890129", "bic": "BREDFRPP"})
+    assert bank.status_code == 201, bank.text
+    order = make_document(client, "order", ids, bank_account=bank.json()["id"])
     _act(client, "order", order["id"], "validate")
     text = flat(pdf_of(client, "order", order["id"]))
     assert "Confirmation de commande n° " in text and "SPECIMEN" not in text and "Total TTC 2,73 €" in text
+    assert "IBAN : FR7610107001011234567890129" in text and "FR7630006000011234567890189" not in text  # the chosen account wins
 
     delivery = make_document(client, "delivery", ids)
     text = flat(pdf_of(client, "delivery", delivery["id"]))
@@ -139,6 +142,7 @@ def _errors_after(config: Path, old: str, new: str) -> list[str]:
         ("when: \"kind == 'deposit'\"", "when: \"kinde == 'deposit'\"", "unknown name 'kinde' in expression \"kinde == 'deposit'\" — did you mean 'kind'?"),
         ("schedule: payment_terms", "schedule: payment_term", "'payment_term' is not a link field of 'invoice' — did you mean 'payment_terms'?"),
         ("preceding: credited_invoice", "preceding: credited_invoices", "did you mean 'credited_invoice'?"),
+        ("company.bank_profiles]", "company.bank_profile]", "'bank_profile' is not a child collection of 'company' — did you mean 'bank_profiles'?"),
     ],
 )
 def test_the_pdf_section_is_checked_with_file_and_line(config_copy: Path, old: str, new: str, message: str) -> None:
