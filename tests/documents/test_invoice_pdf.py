@@ -195,3 +195,28 @@ def test_page_break_lines_are_honoured(runtime: Any) -> None:
     pages = pages_of(pdf_of(client, "invoice", invoice["id"]))
     assert len(pages) == 2
     assert "Chapitre un" in pages[0] and "Chapitre deux" not in pages[0] and "Chapitre deux" in pages[1]
+
+
+def test_final_invoice_deducts_its_deposit_in_text_and_xml(runtime: Any) -> None:
+    client = api_client(runtime)
+    ids = parties(client)
+    lines = [{"description": "Pose de cuisine", "quantity": "1", "unit_price": "1000", "vat_rate": "20"}]
+    order = make_document(client, "order", ids, lines=lines, deposit_percent="30")
+    with fixed_clock(dt.date(2026, 11, 23)):
+        assert client.post(f"/api/v1/order/{order['id']}/actions/validate").status_code == 200
+        made = client.post(f"/api/v1/order/{order['id']}/actions/create_deposit")
+        assert made.status_code == 200, made.text
+        deposit_number = validate(client, "invoice", made.json()["created"][0]["id"])["number"]
+        converted = client.post(f"/api/v1/order/{order['id']}/actions/convert_to_invoice")
+        assert converted.status_code == 200, converted.text
+    final_id = converted.json()["created"][0]["id"]
+    final = validate(client, "invoice", final_id)
+    assert (final["total_gross"], final["deposits_deducted"], final["amount_due"]) == ("1200.00", "360.00", "840.00")
+    flat = re.sub(r"\s+", " ", text_of(pdf_of(client, "invoice", final_id)))
+    assert f"Acompte {deposit_number} -360,00 €" in flat and flat.count(deposit_number) >= 1
+    assert "Total TTC 1 200,00 €" in flat and "Net à payer 840,00 €" in flat
+    root = _xml_of(pdf_of(client, "invoice", final_id))
+    assert (_x(root, f"{SUM}GrandTotalAmount"), _x(root, f"{SUM}TotalPrepaidAmount"), _x(root, f"{SUM}DuePayableAmount")) == (
+        ["1200.00"], ["360.00"], ["840.00"]
+    )
+    assert check_pdf(pdf_of(client, "invoice", final_id))[1] == []

@@ -114,12 +114,19 @@ def test_a_configurator_adds_a_template_with_a_file_and_one_yaml_line(make_runti
     text = schema.read_text(encoding="utf-8")
     line = "    quote: {file: quote.html, label: {fr: Devis, en: Quote}}\n"
     assert line in text
-    schema.write_text(text.replace(line, line + "    agreement: {file: agreement.html, label: {fr: Convention, en: Agreement}}\n"), encoding="utf-8")
+    options = "options: {barcode: true, discount_column: false, unit_price_column: false}"
+    schema.write_text(text.replace(line, line + f"    agreement: {{file: agreement.html, label: {{fr: Convention, en: Agreement}}, {options}}}\n"), encoding="utf-8")
     client = api_client(make_runtime(config_copy))
     ids = parties(client)
-    quote = make_document(client, "quote", ids)
+    product = client.post("/api/v1/product", json={"code": "FORM-1", "name": "Formation CRM", "kind": "service", "sale_price": "450", "barcode": "3760123450017"})
+    assert product.status_code == 201, product.text
+    lines = [{"product": product.json()["id"], "description": "Formation CRM (1 jour)", "quantity": "2", "unit_price": "450", "vat_rate": "20", "discount_percent": "10"}]
+    quote = make_document(client, "quote", ids, lines=lines)
     text = flat(pdf_of(client, "quote", quote["id"], "agreement"))
-    assert "Convention de formation" in text and "Signature de la convention" in text and "Total TTC 2,73 €" in text
+    assert "Convention de formation" in text and "Signature de la convention" in text and "Total TTC 972,00 €" in text
+    assert "3760123450017" in text and "FORM-1" in text  # barcode and product number
+    assert "P.U. HT" not in text and "Remise" not in text  # columns turned off
+    assert "Remise" in flat(pdf_of(client, "quote", quote["id"], "quote"))  # the plain quote keeps them
 
 
 def _errors_after(config: Path, old: str, new: str) -> list[str]:
