@@ -159,3 +159,13 @@ def test_the_pdf_section_is_checked_with_file_and_line(config_copy: Path, old: s
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"schema/invoice.yaml:{line}:"), errors
     assert message in errors[0], errors
+
+
+def test_openapi_lists_the_document_routes(runtime: Any) -> None:
+    paths = api_client(runtime).get("/api/v1/openapi.json").json()["paths"]
+    pdf = paths["/invoice/{id}/pdf"]["get"]
+    template = next(p for p in pdf["parameters"] if p["name"] == "template")
+    assert template["schema"]["enum"] == ["invoice", "deposit", "credit_note", "progress", "invoice_compact"]
+    assert "application/pdf" in pdf["responses"]["200"]["content"]
+    assert "/invoice/{id}/ubl" in paths and "/quote/{id}/pdf" in paths
+    assert "/quote/{id}/ubl" not in paths and "/account/{id}/pdf" not in paths  # no e-invoice, no template
