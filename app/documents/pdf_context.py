@@ -83,14 +83,15 @@ def _data_uri(relative: str) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
-def row_values(store: Store, entity: EntitySpec, obj: Any, *, depth: int = 1) -> dict[str, Any]:
-    """Fields by name; links resolved (to `depth` levels), choices with their label."""
+def row_values(store: Store, entity: EntitySpec, obj: Any, *, depth: int = 1, parent: str | None = None) -> dict[str, Any]:
+    """Fields by name; links resolved (to `depth` levels, but for the `parent` link of a child
+    row, which stays an id), choices with their label."""
     values: dict[str, Any] = {"id": obj.id}
     for field in entity.fields.values():
         if field.type == "password":
             continue
         value = getattr(obj, field.column_name)
-        if field.is_link and depth > 0 and value is not None:
+        if field.is_link and depth > 0 and value is not None and field.name != parent:
             target_spec = store.spec.entities[field.to or ""]
             target = store.session.get(store.rt.models.cls(target_spec.name), value)
             values[field.name] = row_values(store, target_spec, target, depth=depth - 1) if target is not None else None
@@ -112,7 +113,7 @@ def record_provider(subject: PdfSubject, context: dict[str, Any]) -> None:
     for name, rows in store.children(entity, obj).items():
         child = next(c for c in entity.children if c.name == name)
         child_spec = store.spec.entities[child.entity]
-        doc[name] = [row_values(store, child_spec, r) for r in rows]
+        doc[name] = [row_values(store, child_spec, r, parent=child.via) for r in rows]
     context["doc"] = doc
 
 
