@@ -13,6 +13,7 @@ The checks of `comptoir facturx check` are in facturx_check.py.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -119,6 +120,29 @@ def _category(rate: Decimal, npr: bool) -> str:
 
 def _exemption(npr: bool) -> str:
     return "TVA non perçue récupérable (NPR)" if npr else "Exonération de TVA"
+
+
+@dataclass(frozen=True)
+class XmlTax:
+    """A VAT breakdown row as e-invoices state it: NPR and 0 % rates are category E at 0 %,
+    merged into one row per (category, rate) as EN 16931 requires."""
+
+    category: str
+    rate: Decimal
+    base: Decimal
+    vat: Decimal
+    npr: bool
+
+
+def xml_breakdown(totals: Any) -> list[XmlTax]:
+    rows: dict[tuple[str, Decimal], XmlTax] = {}
+    for row in totals.vat_breakdown:
+        category = _category(row.vat_rate, row.npr)
+        rate = Decimal(0) if category == "E" else Decimal(row.vat_rate)
+        vat = Decimal(0) if row.npr else row.vat
+        found = rows.get((category, rate))
+        rows[(category, rate)] = XmlTax(category, rate, row.base + (found.base if found else 0), vat + (found.vat if found else 0), row.npr and (found.npr if found else True))
+    return list(rows.values())
 
 
 def build_cii(context: Mapping[str, Any], type_code: str, preceding: str | None = None, *, check: bool = True) -> bytes:
@@ -228,18 +252,17 @@ def build_cii(context: Mapping[str, Any], type_code: str, preceding: str | None 
         b.add(account, "ram:IBANID", str(bank["iban"]).replace(" ", ""))
         if bank.get("bic"):
             b.add(b.add(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", bank["bic"])
-    for row in totals.vat_breakdown:
+    for row in xml_breakdown(totals):
         tax = b.add(settlement, "ram:ApplicableTradeTax")
-        b.add(tax, "ram:CalculatedAmount", amount_text(0 if row.npr else row.vat))
+        b.add(tax, "ram:CalculatedAmount", amount_text(row.vat))
         b.add(tax, "ram:TypeCode", "VAT")
-        category = _category(row.vat_rate, row.npr)
-        if category == "E":
+        if row.category == "E":
             b.add(tax, "ram:ExemptionReason", _exemption(row.npr))
         b.add(tax, "ram:BasisAmount", amount_text(row.base))
-        b.add(tax, "ram:CategoryCode", category)
-        if company.get("vat_on_debits") and category == "S":
+        b.add(tax, "ram:CategoryCode", row.category)
+        if company.get("vat_on_debits") and row.category == "S":
             b.add(tax, "ram:DueDateTypeCode", "5")
-        b.add(tax, "ram:RateApplicablePercent", "0" if row.npr else decimal_text(row.vat_rate))
+        b.add(tax, "ram:RateApplicablePercent", decimal_text(row.rate))
     for level, indicator in [(c, "true") for c in totals.charges] + [(a, "false") for a in totals.allowances]:
         node = b.add(settlement, "ram:SpecifiedTradeAllowanceCharge")
         b.add(b.add(node, "ram:ChargeIndicator"), "udt:Indicator", indicator)

@@ -22,6 +22,7 @@ from app.documents.facturx import (
     country_code,
     decimal_text,
     type_code_of,
+    xml_breakdown,
 )
 from app.engine.store import Store, StoreError
 
@@ -155,11 +156,11 @@ def build_ubl(context: Mapping[str, Any], type_code: str, preceding: str | None 
         u.tax_category(node, "TaxCategory", level.vat_rate, level.npr)
     tax_total = u.cac(r, "TaxTotal")
     u.money(tax_total, "TaxAmount", totals.total_vat)
-    for row in totals.vat_breakdown:
+    for row in xml_breakdown(totals):
         sub = u.cac(tax_total, "TaxSubtotal")
         u.money(sub, "TaxableAmount", row.base)
-        u.money(sub, "TaxAmount", 0 if row.npr else row.vat)
-        u.tax_category(sub, "TaxCategory", row.vat_rate, row.npr)
+        u.money(sub, "TaxAmount", row.vat)
+        u.tax_category(sub, "TaxCategory", row.rate, row.npr)
     money = u.cac(r, "LegalMonetaryTotal")
     u.money(money, "LineExtensionAmount", totals.total_net)
     u.money(money, "TaxExclusiveAmount", totals.tax_basis_total)

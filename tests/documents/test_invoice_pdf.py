@@ -220,3 +220,27 @@ def test_final_invoice_deducts_its_deposit_in_text_and_xml(runtime: Any) -> None
         ["1200.00"], ["360.00"], ["840.00"]
     )
     assert check_pdf(pdf_of(client, "invoice", final_id))[1] == []
+
+
+def test_charges_discount_zero_rate_and_npr_keep_the_xml_totals_consistent(runtime: Any) -> None:
+    client = api_client(runtime)
+    ids = parties(client)
+    lines = [
+        {"description": "Matériel", "quantity": "3", "unit_price": "19.99", "vat_rate": "20"},
+        {"description": "Formation exonérée", "quantity": "1", "unit_price": "200", "vat_rate": "0"},
+        {"description": "Livraison DOM", "quantity": "2", "unit_price": "50", "vat_rate": "8.5", "npr": True},
+    ]
+    invoice = make_document(client, "invoice", ids, lines=lines, shipping_cost="15", shipping_vat_rate="20", discount_mode="percent", discount_value="10")
+    validate(client, "invoice", invoice["id"])
+    pdf = pdf_of(client, "invoice", invoice["id"])
+    flat = re.sub(r"\s+", " ", text_of(pdf))
+    assert "NPR (non perçue récupérable)" in flat and "Remise globale HT" in flat and "Frais HT 15,00 €" in flat
+    assert f"Total TTC {invoice['total_gross'].replace('.', ',')} €" in flat
+    root = _xml_of(pdf)
+    assert _x(root, f"{SUM}GrandTotalAmount") == [invoice["total_gross"]]
+    assert _x(root, f"{SUM}TaxTotalAmount") == [invoice["total_vat"]]
+    assert _x(root, f"{SUM}LineTotalAmount") == [invoice["total_net"]]
+    categories = _x(root, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode")
+    assert sorted(categories) == ["E", "S"]  # 0 % and NPR share one exempt row
+    assert len(_x(root, "//ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount")) >= 3  # shipping + discount per rate
+    assert check_pdf(pdf)[1] == []
