@@ -1,4 +1,4 @@
-"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify, jobs.
+"""The `comptoir` command: serve, check, migrate, demo, user add, token, audit verify, jobs, facturx check.
 
 User errors (an invalid configuration, a refused migration, an unknown group or login, an
 unreachable database) print a clear message on standard error and exit with status 1,
@@ -537,6 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_run.add_argument("name", metavar="TÂCHE")
     jobs_run.add_argument("--today", type=_date, default=dt.date.today(), help="jour traité / the day to run it for (YYYY-MM-DD)")
     jobs_run.set_defaults(func=cmd_jobs_run)
+    from app.documents.facturx_check import add_facturx_parser  # `comptoir facturx check FILE.pdf`
+
+    add_facturx_parser(sub)
     return parser
 
 

@@ -54,6 +54,8 @@ def api_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/{entity}", api.collection, methods=every),
         Route("/{entity}/{id}", api.item, methods=every),
         Route("/{entity}/{id}/figures", api.figures, methods=every),
+        Route("/{entity}/{id}/pdf", api.pdf, methods=every),  # app/documents/pdf_api.py
+        Route("/{entity}/{id}/ubl", api.ubl, methods=every),
         Route("/{entity}/{id}/actions/{name}", api.action, methods=every),
         *file_routes(api),  # the document area (app/engine/files_api.py)
         Route("/{rest:path}", api.not_found, methods=every),
@@ -119,6 +121,26 @@ class RecordApi:
             return _method_not_allowed(request, "GET")
         raw_id = request.path_params["id"]
         return await self._run(request, entity, lambda store: self._figures(store, entity, raw_id))
+
+    async def pdf(self, request: Request) -> Response:
+        """The record's PDF (?template=NAME), or its UBL with ?format=ubl: app/documents/pdf_api.py."""
+        from app.documents.pdf_api import document_response
+
+        return await self._document(request, document_response)
+
+    async def ubl(self, request: Request) -> Response:
+        from app.documents.pdf_api import ubl_response
+
+        return await self._document(request, ubl_response)
+
+    async def _document(self, request: Request, respond: Callable[..., Response]) -> Response:
+        entity = request.path_params["entity"]
+        if request.method not in ("GET", "HEAD"):
+            return _method_not_allowed(request, "GET")
+        raw_id, query = request.path_params["id"], dict(request.query_params)
+        return await self._run(
+            request, entity, lambda store: respond(store, entity, _path_id(store, entity, raw_id, "read"), query)
+        )
 
     # --- plumbing ----------------------------------------------------------------------
 

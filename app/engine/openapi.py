@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app.documents.openapi_paths import document_paths
 from app.engine.fieldtypes import FIELD_TYPES
 from app.engine.files_openapi import file_paths, file_schemas
 from app.spec.model import AppSpec, EntitySpec, FieldSpec, Label
@@ -399,6 +400,7 @@ def _paths(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
     }
     paths = {f"/{name}": collection, f"/{name}/{{id}}": item, f"/{name}/{{id}}/figures": _figures_path(entity, id_param)}
     paths.update(_action_paths(spec, entity, id_param))
+    paths.update(document_paths(entity, id_param))  # /pdf and /ubl: app/documents/openapi_paths.py
     return paths
 
 

@@ -23,6 +23,7 @@ from app.spec.jobs import JobSpec, build_jobs
 from app.spec.groups import build_groups, check_rights
 from app.spec.list_rules import check_codes as check_list_codes
 from app.spec.model import AppSpec, EntitySpec, GroupSpec, Location, Picklist
+from app.spec.pdf_templates import with_pdf_specs
 from app.spec.picklists import build_picklists
 from app.spec.references import check_references
 from app.spec.schema_check import FileKind, schema_errors
@@ -115,6 +116,8 @@ def load_spec(root: Path) -> tuple[AppSpec | None, list[SpecError]]:
 
     errors.extend(check_references(entities, entity_docs, known, picklists))
     errors.extend(check_list_codes(entities, entity_docs, picklists))
+    entities, pdf_errors = with_pdf_specs(entities, entity_docs, root)
+    errors.extend(pdf_errors)
     if groups_doc is not None:
         transitions = {name: list(w.transitions) for name, w in workflows.items()} if workflows_doc is not None else None
         errors.extend(check_rights(groups, groups_doc, known, transitions))

@@ -200,6 +200,7 @@ class EntitySpec:
     computes: tuple[ComputeSpec, ...] = ()  # verbs run on every save (e.g. document totals)
     file: str = ""  # e.g. "schema/account.yaml"
     location: Location | None = None
+    pdf: Any = None  # app.spec.pdf_templates.PdfSpec: the `pdf:` section (printable templates)
 
     def field(self, name: str) -> FieldSpec:
         return self.fields[name]

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from app.documents.pdf_admin import pdf_endpoint
 from app.engine.admin.auth import current_principal
 from app.engine.admin.errors import AdminFormError
 from app.engine.admin.lookup import lookup_endpoint
@@ -67,6 +68,7 @@ class ComptoirAdmin(Admin):
         routes = [
             Route("/_lookup/{entity}", lookup_endpoint(runtime), name="comptoir_lookup"),
             Route("/_files/{entity}/{pk:int}/{field}", download_endpoint(runtime, uploads), name="comptoir_file"),
+            Route("/_pdf/{entity}/{pk:int}", pdf_endpoint(runtime), name="comptoir_pdf"),  # app/documents/pdf_admin.py
             Mount("/_static", app=StaticFiles(directory=STATIC_DIR), name="comptoir_static"),
             *saved_filter_routes(self),
         ]

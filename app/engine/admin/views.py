@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import Select
 from starlette.requests import Request
 from wtforms import Form
 
+from app.documents.pdf_admin import pdf_links
 from app.engine.admin import children as child_tables
 from app.engine.admin.actions import record_panels
 from app.engine.admin import saved_filters as list_filters
@@ -308,6 +309,7 @@ class EntityView(ModelView):
                 "comptoir_children": child_tables.tables_from_records(rt, session, entity, rows, for_input=False),
                 "comptoir_audit": audit_line(obj),
                 "comptoir_figures": page_figures(store, entity, obj),
+                "comptoir_pdf": pdf_links(request, store, entity, obj),
                 **record_panels(rt, store, request, obj, self.comptoir_identities),
                 "comptoir_documents": documents_panel(store, request, obj),  # the document area
             }
