@@ -2,7 +2,7 @@
 everyone), its JSON feed, quick creation of an event or a task from a slot, and the
 statistics by event type over a period (page and JSON). See docs/agenda.md.
 
-It is a sqladmin custom view, so the admin's session login, CSRF protection (POST with the
+Its paths avoid sqladmin's `/{identity}/create|list|…` patterns. It is a sqladmin custom view, so the admin's session login, CSRF protection (POST with the
 X-CSRF-Token header) and menu apply; rights are those of the `event` and `task` entities.
 """
 
@@ -101,7 +101,7 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
             types = picklist_of(rt, EVENT, "type")
             config = {
                 "feed": str(request.url_for("admin:view-agenda_feed")),
-                "create": str(request.url_for("admin:view-agenda_create")),
+                "create": str(request.url_for("admin:view-agenda_quick")),
                 "me": me,
                 "canCreateEvent": _can(request, rt, EVENT, "create"),
                 "canCreateTask": _can(request, rt, TASK, "create"),
@@ -142,8 +142,8 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
 
             return JSONResponse(await run(items))
 
-        @expose("/agenda/create", methods=["POST"], identity="agenda_create")
-        async def agenda_create(self, request: Request) -> Response:
+        @expose("/agenda/quick", methods=["POST"], identity="agenda_quick")
+        async def agenda_quick(self, request: Request) -> Response:
             principal = current_principal(request)
             if principal is None:
                 return error_response(401, "unauthorized", _m("connexion requise", "login required"))
@@ -229,4 +229,8 @@ def mount_agenda(app: Starlette, rt: Runtime) -> None:
     env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
     admin.admin.router.routes.insert(0, Mount("/agenda/_static", app=StaticFiles(directory=STATIC), name=STATIC_ROUTE))
     entity = rt.spec.entities[EVENT]
-    admin.add_view(make_agenda_view(rt, entity.category.fr if entity.category else ""))
+    category = entity.category.fr if entity.category else ""
+    admin.add_view(make_agenda_view(rt, category))
+    for group in admin._menu.items:  # the agenda first in its menu group
+        if category and group.name == category and len(group.children) > 1:
+            group.children.insert(0, group.children.pop())

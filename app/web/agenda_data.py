@@ -137,8 +137,9 @@ def _account_names(rt: Runtime, session: Session, ids: set[int]) -> dict[int, st
 def _event_user_filter(rt: Runtime, user_id: int) -> ColumnElement[bool]:
     event = rt.models.cls(EVENT)
     condition: ColumnElement[bool] = event.assigned_user_id == user_id
-    child = rt.spec.entities[EVENT].children.get(PARTICIPANTS)
-    if child is not None:
+    for child in rt.spec.entities[EVENT].children:
+        if child.name != PARTICIPANTS:
+            continue
         participant = rt.models.cls(child.entity)
         via = getattr(participant, f"{child.via}_id")
         taking_part = select(via).where(participant.user_id == user_id)

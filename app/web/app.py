@@ -51,6 +51,7 @@ def create_app(
 ) -> Starlette:
     from app.engine.admin import mount_admin
     from app.engine.api import api_routes
+    from app.web.agenda import mount_agenda
 
     rt = runtime or load_runtime(config_dir, database_url)
 
@@ -71,4 +72,5 @@ def create_app(
     )
     app.state.runtime = rt
     mount_admin(app, rt)
+    mount_agenda(app, rt)  # /admin/agenda (docs/agenda.md)
     return app

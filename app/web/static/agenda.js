@@ -1,5 +1,5 @@
 /* The agenda: FullCalendar (vendored, fr locale) fed by /admin/agenda/feed; selecting a slot
-   opens the quick-creation dialog, which POSTs to /admin/agenda/create with the CSRF header.
+   opens the quick-creation dialog, which POSTs to /admin/agenda/quick with the CSRF header.
    Dates travel as local "YYYY-MM-DDTHH:MM" strings (timeZone 'UTC' keeps FullCalendar from
    shifting them: the server stores naive local times). */
 (function () {
