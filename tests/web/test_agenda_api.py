@@ -260,3 +260,27 @@ def test_agenda_page_is_in_the_menu_and_french(runtime: Any, agenda: dict[str, A
     assert ">Claire Moreau (moi)</option>" in page.text
     script = client.get("/admin/agenda/_static/vendor/fullcalendar/index.global.min.js")
     assert script.status_code == 200 and "FullCalendar" in script.text
+
+
+def test_demo_activities_are_on_the_agenda(runtime: Any) -> None:
+    import datetime as dt
+
+    from app.cli import load_demo_data
+    from app.demo_activities import EVENTS, LIAISON, TASKS
+
+    today = dt.date(2025, 3, 14)
+    load_demo_data(runtime, today=today)
+    add_user(runtime, "claire", ["sales"], full_name="Claire Moreau")
+    client, _ = session_client(runtime, "claire")
+    start, end = today - dt.timedelta(days=3), today + dt.timedelta(days=4)  # [11 March, 18 March)
+    feed = client.get(f"/admin/agenda/feed?start={start}&end={end}&user=all").json()
+    kinds = [i["extendedProps"]["kind"] for i in feed]
+    assert kinds.count("event") == sum(1 for e in EVENTS if -3 <= e.day < 4)
+    assert kinds.count("task") == sum(1 for t in TASKS if -3 <= t.day < 4)
+    assert {i["start"][:10] for i in feed} <= {str(start + dt.timedelta(days=n)) for n in range(7)}
+    stats = client.get(f"/admin/agenda/stats.json?from={today - dt.timedelta(days=30)}&to={today + dt.timedelta(days=30)}").json()
+    assert stats["total"]["count"] == sum(1 for e in EVENTS if e.status != "cancelled")
+    assert stats["total"]["minutes"] == sum(e.minutes for e in EVENTS if e.status != "cancelled" and e.start)
+    with runtime.session() as session:
+        entries = Store(runtime, session, SYSTEM).list("liaison_entry")
+        assert entries.total == len(LIAISON)
