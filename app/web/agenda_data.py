@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, extract, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.engine.runtime import Runtime
@@ -267,7 +267,7 @@ def _minutes(rt: Runtime, session: Session) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "sqlite":
         span: ColumnElement[Any] = (func.julianday(event.end) - func.julianday(event.start)) * 1440
     else:
-        span = func.extract("epoch", event.end - event.start) / 60
+        span = extract("epoch", event.end - event.start) / 60
     return case(
         (event.all_day == true(), literal(0)),
         (or_(event.end.is_(None), event.end <= event.start), literal(60)),
