@@ -97,3 +97,35 @@ def test_agenda_user_selector_filters_the_calendar(page: Any) -> None:
     expect(page.locator(".fc-event", has_text="Réunion d'équipe Hugo")).to_have_count(0)
     page.select_option("#agenda-user", label="Hugo Lambert")
     expect(page.locator(".fc-event", has_text="Réunion d'équipe Hugo")).to_have_count(1)
+
+
+def test_statistics_page_counts_the_events_of_the_period(page: Any) -> None:
+    login(page, "hugo", "hugo-pass-1")
+    page.goto("/admin/agenda?date=2027-01-05&view=timeGridDay")
+    for time, title, kind in (("09:00:00", "Appel Garage des Alpes", "call"), ("11:00:00", "Appel Fromagerie Blanc", "call"),
+                              ("15:00:00", "Rendez-vous Pharmacie du Parc", "appointment")):
+        page.locator(f'td.fc-timegrid-slot-lane[data-time="{time}"]').click()
+        page.fill("#quick-title", title)
+        page.select_option("#quick-type", kind)
+        page.click("#quick-save")
+        expect(page.locator(".fc-event", has_text=title)).to_have_count(1)
+    page.get_by_role("link", name="Statistiques").click()
+    page.fill("#stats-from", "2027-01-01")
+    page.fill("#stats-to", "2027-01-31")
+    page.select_option("#stats-user", label="Hugo Lambert")
+    page.get_by_role("button", name="Afficher").click()
+    rows = page.locator("#stats-by-type tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Rendez-vous client")
+    expect(rows.nth(0)).to_contain_text("0 h 30")
+    expect(rows.nth(1)).to_contain_text("Appel téléphonique")
+    expect(rows.nth(1).locator("td").nth(1)).to_have_text("2")
+    expect(rows.nth(1).locator("td").nth(2)).to_have_text("1 h 00")
+    expect(page.locator("#stats-total-count")).to_have_text("3")
+    page.screenshot(path=str(PROJECT_ROOT / "test-artifacts" / "agenda-stats.png"), full_page=True)
+
+    # the generated admin form of an event, from schema/event.yaml
+    page.goto("/admin/event/create")
+    for label in ("Objet", "Type d'événement", "Début", "Fin", "Journée entière", "Responsable", "Tiers", "Devis lié", "Autres participants"):
+        expect(page.get_by_text(label, exact=True).first).to_be_visible()
+    page.screenshot(path=str(PROJECT_ROOT / "test-artifacts" / "event-form.png"), full_page=True)
