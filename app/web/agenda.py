@@ -48,6 +48,7 @@ WEB_DIR = Path(__file__).parent
 TEMPLATES = WEB_DIR / "templates"
 STATIC = WEB_DIR / "static"
 STATIC_ROUTE = "agenda_static"
+VIEWS = ("dayGridMonth", "timeGridWeek", "timeGridDay", "listWeek")  # FullCalendar's names
 QUICK_EVENT_FIELDS = ("title", "type", "start", "end", "all_day", "assigned_user", "account", "description")
 QUICK_TASK_FIELDS = ("title", "due_date", "assigned_user", "account", "description")
 
@@ -105,8 +106,8 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
                 "me": me,
                 "canCreateEvent": _can(request, rt, EVENT, "create"),
                 "canCreateTask": _can(request, rt, TASK, "create"),
-                "initialView": request.query_params.get("view") or "dayGridMonth",
-                "initialDate": request.query_params.get("date") or None,
+                "initialView": _initial_view(request.query_params.get("view")),
+                "initialDate": _initial_date(request.query_params.get("date")),
             }
             context = {
                 "title": "Agenda",
@@ -160,6 +161,8 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
 
         @expose("/agenda/stats", methods=["GET"], identity="agenda_stats")
         async def agenda_stats(self, request: Request) -> Response:
+            if not _can(request, rt, EVENT, "read"):
+                return error_response(403, "forbidden", _m("accès refusé aux événements", "no access to events"))
             context: dict[str, Any] = {"title": "Statistiques des événements", "error": None, "stats": None}
             principal = current_principal(request)
             try:
@@ -182,6 +185,8 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
 
         @expose("/agenda/stats.json", methods=["GET"], identity="agenda_stats_json")
         async def agenda_stats_json(self, request: Request) -> Response:
+            if not _can(request, rt, EVENT, "read"):
+                return error_response(403, "forbidden", _m("accès refusé aux événements", "no access to events"))
             principal = current_principal(request)
             try:
                 first, last = _period(request)
@@ -193,6 +198,18 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
 
     AgendaView.category = category
     return AgendaView
+
+
+def _initial_view(raw: str | None) -> str:
+    return raw if raw in VIEWS else VIEWS[0]
+
+
+def _initial_date(raw: str | None) -> str | None:
+    """`?date=` when it is a valid ISO date; otherwise the calendar opens on today."""
+    try:
+        return dt.date.fromisoformat(raw or "").isoformat()
+    except ValueError:
+        return None
 
 
 def _period_or_default(request: Request) -> tuple[dt.date, dt.date, int | None]:

@@ -284,3 +284,59 @@ def test_demo_activities_are_on_the_agenda(runtime: Any) -> None:
     with runtime.session() as session:
         entries = Store(runtime, session, SYSTEM).list("liaison_entry")
         assert entries.total == len(LIAISON)
+
+
+@pytest.mark.parametrize(
+    "query, view, date",
+    [
+        ("", "dayGridMonth", None),
+        ("?view=timeGridWeek&date=2026-12-07", "timeGridWeek", "2026-12-07"),
+        ("?view=<script>&date=demain", "dayGridMonth", None),
+    ],
+)
+def test_agenda_page_configuration(runtime: Any, agenda: dict[str, Any], query: str, view: str, date: str | None) -> None:
+    import html
+    import json
+
+    client, _ = session_client(runtime, "claire")
+    page = client.get(f"/admin/agenda{query}").text
+    found = re.search(r'data-config="([^"]+)"', page)
+    assert found
+    config = json.loads(html.unescape(found.group(1)))
+    assert (config["initialView"], config["initialDate"]) == (view, date)
+    assert config["me"] == agenda["claire"] and config["canCreateEvent"] and config["canCreateTask"]
+    assert config["feed"].endswith("/admin/agenda/feed") and config["create"].endswith("/admin/agenda/quick")
+
+
+def test_readonly_users_see_the_agenda_without_creating(runtime: Any, agenda: dict[str, Any]) -> None:
+    import html
+    import json
+
+    add_user(runtime, "reader", ["readonly"])
+    client, _ = session_client(runtime, "reader")
+    page = client.get("/admin/agenda")
+    assert page.status_code == 200
+    found = re.search(r'data-config="([^"]+)"', page.text)
+    assert found
+    config = json.loads(html.unescape(found.group(1)))
+    assert not config["canCreateEvent"] and not config["canCreateTask"]
+    assert len(client.get(f"/admin/agenda/feed?{WEEK}&user=all").json()) == 8
+
+
+def test_users_who_may_not_read_events_nor_tasks_have_no_agenda(runtime: Any, agenda: dict[str, Any]) -> None:
+    denied = [{"entity": e, "action": "read", "effect": "deny"} for e in ("event", "task")]
+    add_user(runtime, "outsider", ["readonly"], rights=denied)
+    client, _ = session_client(runtime, "outsider")
+    assert 'href="http://testserver/admin/agenda"' not in client.get("/admin/").text  # no menu entry
+    for url in ("/admin/agenda", f"/admin/agenda/feed?{WEEK}", "/admin/agenda/stats.json"):
+        assert client.get(url).status_code == 403, url
+
+
+def test_tasks_only_users_get_tasks_and_no_statistics(runtime: Any, agenda: dict[str, Any]) -> None:
+    add_user(runtime, "tasker", ["readonly"], rights=[{"entity": "event", "action": "read", "effect": "deny"}])
+    client, _ = session_client(runtime, "tasker")
+    assert client.get("/admin/agenda").status_code == 200
+    feed = client.get(f"/admin/agenda/feed?{WEEK}&user=all").json()
+    assert ids(feed) == [f"task-{agenda['tasks']['first']}", f"task-{agenda['tasks']['last']}"]
+    assert client.get("/admin/agenda/stats.json").status_code == 403
+    assert client.get("/admin/agenda/stats").status_code == 403
