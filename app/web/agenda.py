@@ -165,18 +165,20 @@ def make_agenda_view(rt: Runtime, category: str) -> type[BaseView]:
                 return error_response(403, "forbidden", _m("accès refusé aux événements", "no access to events"))
             context: dict[str, Any] = {"title": "Statistiques des événements", "error": None, "stats": None}
             principal = current_principal(request)
+            query = request.query_params
             try:
                 first, last = _period(request)
-                user_id = parse_user(request.query_params.get("user"), principal.user_id if principal else None)
+                user_id = parse_user(query.get("user"), principal.user_id if principal else None)
                 context["stats"] = await run(lambda s: statistics(rt, s, first, last, user_id))
-            except AgendaInputError as exc:
+                shown = (first.isoformat(), last.isoformat(), str(user_id or ""))
+            except AgendaInputError as exc:  # the form keeps what was typed, with the message
                 context["error"] = str(exc)
-                first, last, user_id = _period_or_default(request)
+                shown = (query.get("from", ""), query.get("to", ""), query.get("user", ""))
             context.update(
                 users=await run(lambda s: users_for_selector(rt, s)),
-                first=first.isoformat(),
-                last=last.isoformat(),
-                selected=str(user_id or ""),
+                first=shown[0],
+                last=shown[1],
+                selected=shown[2],
                 agenda_url=str(request.url_for("admin:view-agenda")),
             )
             return await self.templates.TemplateResponse(
@@ -210,11 +212,6 @@ def _initial_date(raw: str | None) -> str | None:
         return dt.date.fromisoformat(raw or "").isoformat()
     except ValueError:
         return None
-
-
-def _period_or_default(request: Request) -> tuple[dt.date, dt.date, int | None]:
-    today = dt.date.today()
-    return today.replace(day=1), today, None
 
 
 def _quick_create(rt: Runtime, session: Any, principal: Principal, kind: str, body: dict[str, Any]) -> Response:

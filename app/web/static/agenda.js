@@ -36,6 +36,12 @@
     initialDate: config.initialDate || undefined,
     headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek" },
     nowIndicator: true,
+    // the browser's wall-clock time, given as naive: with timeZone 'UTC' it is not shifted
+    now: function () {
+      var d = new Date();
+      return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":00";
+    },
     navLinks: true,
     dayMaxEvents: true,
     slotMinTime: "07:00:00",
