@@ -44,7 +44,7 @@ EVENTS: tuple[EventSeed, ...] = (
     EventSeed(-2, "09:00", 60, "meeting", "Réunion de chantier hebdomadaire", "tilleuls"),
     EventSeed(-1, "15:30", 60, "visit_report", "Visite technique avant devis", "glycines",
               notes="Remplacement de la production d'eau chaude sanitaire ; accès par le parking du personnel."),
-    EventSeed(0, "09:00", 60, "meeting", "Point équipe du lundi", None, location="Atelier"),
+    EventSeed(0, "09:00", 60, "meeting", "Point équipe hebdomadaire", None, location="Atelier"),
     EventSeed(0, "14:30", 90, "appointment", "Rendez-vous : rénovation de la salle de bain", "rive_gauche"),
     EventSeed(1, "10:00", 30, "call", "Rappeler la mairie : appel d'offres chauffage", "tassin"),
     EventSeed(1, "14:00", 120, "site_visit", "Mise en service de la pompe à chaleur", "creche"),

@@ -44,6 +44,7 @@
     },
     navLinks: true,
     dayMaxEvents: true,
+    eventDisplay: "block",  // the type's colour as background in the month view too
     slotMinTime: "07:00:00",
     slotMaxTime: "21:00:00",
     scrollTime: "08:00:00",
