@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
+from app.demo_activities import load_activities
+
 Create = Callable[[str, dict[str, Any]], int]
 
 SEED = 1905
@@ -581,6 +583,7 @@ class _Loader:
         self.load_catalogue()
         accounts = self.load_accounts()
         self.load_worksites(accounts)
+        load_activities(self.create, accounts, self.today)  # events, tasks, liaison book
         return dict(self.counts)
 
     def load_payment_terms(self) -> None:

@@ -12,7 +12,7 @@ from app.engine.jobs import register_job
 from app.engine.verbs import VerbFn, register
 from app.verbs import automation, propagation  # issue 4: propagation, automation rules
 from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
-from app.verbs import jobs_reminders, jobs_transition
+from app.verbs import dunning_job, jobs_reminders, jobs_transition
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, followup, outstanding, payments, terms, totals, tracking
 
@@ -43,5 +43,4 @@ register_figures(client_figures.client_figures)
 # Scheduled job verbs (workflows.yaml `jobs:`, app/engine/jobs.py; docs/jobs.md).
 register_job("run_transition", jobs_transition.run_transition_job, RUN_TRANSITION)
 register_job("next_step_reminders", jobs_reminders.next_step_reminders, NEXT_STEP_REMINDERS)
-# The dunning job (app/verbs/dunning_job.py), once it exists: uncomment, and its job in workflows.yaml.
-# register_job("dunning", dunning_job.dunning_job)  # with `from app.verbs import dunning_job`
+register_job("dunning", dunning_job.dunning_job, dunning_job.DUNNING)

@@ -16,6 +16,7 @@ import logging
 from typing import Any, Mapping
 
 from app.documents.mail import MailError
+from app.spec.jobs import JobArg, JobVerb
 from app.engine.followup import follow_up_of, followed_entities, has_step, record_step
 from app.engine.followup_mail import compose, deliver
 from app.engine.followup_scan import scan
@@ -23,6 +24,17 @@ from app.engine.runtime import Runtime
 
 log = logging.getLogger("comptoir.dunning")
 JOB_LOGIN = "dunning-job"
+
+
+DUNNING = JobVerb(
+    "dunning",
+    "Each follow-up step due on the job's day: mailed with its template and recorded (`send: auto` "
+    "of the entity's follow_up), or only recorded for staff to send from the dunning screen (`mark`).",
+    (
+        JobArg("entity", "entity", required=False, help="Only this entity's follow-up (default: every followed entity)."),
+        JobArg("send", "text", required=False, help="`auto` or `mark`: overrides the follow_up `send` switch."),
+    ),
+)
 
 
 def dunning_job(rt: Runtime, today: dt.date, args: Mapping[str, Any]) -> dict[str, int]:

@@ -53,6 +53,7 @@ def create_app(
     from app.engine.api import api_routes
     from app.engine.jobs_admin import mount_jobs_admin
     from app.engine.scheduler import lifespan as scheduler_lifespan
+    from app.web.agenda import mount_agenda
 
     rt = runtime or load_runtime(config_dir, database_url)
 
@@ -81,4 +82,5 @@ def create_app(
     from app.web.dunning import mount_dunning
 
     mount_dunning(app.state.admin, rt)  # /admin/dunning (« Relances ») and the follow-up panel of record pages
+    mount_agenda(app, rt)  # /admin/agenda (docs/agenda.md)
     return app
