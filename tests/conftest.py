@@ -131,6 +131,15 @@ def _start_from_template(database_url: str, root: Path, spec: Any, run: str | No
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _files_and_outbox_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored files (uploads, issued PDFs) and mails written as .eml go to the test's own
+    folder, never into the working directory; a test may still set its own."""
+    monkeypatch.setenv("COMPTOIR_FILES_DIR", str(tmp_path / "files"))
+    monkeypatch.setenv("COMPTOIR_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.delenv("COMPTOIR_SMTP_URL", raising=False)
+
+
 @pytest.fixture
 def config_copy(tmp_path: Path) -> Path:
     """A copy of the shipped configuration that a test may edit."""

@@ -79,7 +79,9 @@ def environment(root: str) -> SandboxedEnvironment:
 
 
 def files_dir() -> Path:
-    return Path(os.environ.get("COMPTOIR_FILES_DIR", "./files")).resolve()
+    from app.engine.files import files_root
+
+    return files_root()
 
 
 def _safe(text: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -70,7 +69,9 @@ def _options(template: PdfTemplate) -> dict[str, Any]:
 
 
 def _files_dir() -> Path:
-    return Path(os.environ.get("COMPTOIR_FILES_DIR", "./files")).resolve()
+    from app.engine.files import files_root
+
+    return files_root()
 
 
 def _data_uri(relative: str) -> str | None:

@@ -27,11 +27,23 @@ from app.spec.followup import MAIL_DIR, FollowUpSpec, StepSpec
 from app.spec.model import EntitySpec
 
 
+def has_pdf(rt: Runtime, entity: str) -> bool:
+    """True when the entity has PDF templates (`pdf:` of its YAML): its mails carry the PDF."""
+    return rt.spec.entities[entity].pdf is not None
+
+
 def attach_pdf(rt: Runtime, session: Session, entity: str, record_id: int) -> Attachment | None:
-    """The record's PDF to attach to its follow-up mails. No PDF renderer exists yet: None, and
-    the mail says the PDF is not attached (`pdf_attached` is false in its template). The lead
-    wires the renderer here."""
-    return None
+    """The record's PDF (its default template; a validated document's stored copy), rendered
+    only when the mail really goes — a dry run shows the file name without rendering it. None
+    for an entity without PDF templates: its mail then says the PDF is not attached."""
+    if not has_pdf(rt, entity):
+        return None
+    from app.documents.pdf import document_pdf
+    from app.engine.permissions import SYSTEM
+    from app.engine.store import Store
+
+    result = document_pdf(Store(rt, session, SYSTEM), entity, record_id)
+    return Attachment(result.filename, result.content, "application/pdf")
 
 
 def _money(value: Any) -> str:
@@ -85,6 +97,7 @@ class Outgoing:
     penalties: PenaltyStatement | None = None
     own_template: bool = False
     attachment: Attachment | None = None
+    pdf: bool = False  # the record's PDF goes with the mail (attached when delivered)
     problem: str | None = None
     context: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -132,7 +145,7 @@ def compose(
             document.get(follow_up.due_date or "") if follow_up.due_date else None,
             today, step.penalties.rate, step.penalties.indemnity,
         )
-    out.attachment = attach_pdf(rt, session, entity.name, record_id)
+    out.pdf = has_pdf(rt, entity.name)  # rendered by `deliver`, not for a dry run
     penalties = None
     if out.penalties is not None:
         p = out.penalties
@@ -145,7 +158,7 @@ def compose(
         "step": {"code": step.code, "label": step.label.fr},
         "penalties": penalties,
         "today": today,
-        "pdf_attached": out.attachment is not None,
+        "pdf_attached": out.pdf,
     }
     out.context = context
     out.to = recipients(follow_up, document, linked)
@@ -171,6 +184,8 @@ def deliver(rt: Runtime, session: Session, out: Outgoing, today: dt.date, *, log
     """Send the mail, then record the step with its message id and recipients (same session)."""
     if out.problem is not None:
         raise MailError(out.problem)
+    if out.pdf and out.attachment is None:
+        out.attachment = attach_pdf(rt, session, out.entity, out.record_id)
     message = new_message(to=list(out.to), subject=out.subject, text=out.body, attachments=[out.attachment] if out.attachment else ())
     delivery = send(message)
     record_step(

@@ -152,7 +152,8 @@ def test_dunning_screen_colours_dry_run_and_send(dunning_page: Any, dunning_serv
     expect(preview).to_have_count(1)
     expect(preview.locator(".dunning-to")).to_have_text("paul@boulangerie-martin.fr")  # the contact first
     expect(preview.locator(".dunning-subject")).to_have_text(re.compile(rf"^Relance — facture {numbers['overdue']} échue le "))
-    expect(preview.locator(".dunning-body")).to_contain_text("n'est pas jointe")
+    expect(preview.locator(".dunning-pdf")).to_contain_text("Pièce jointe : le PDF")
+    expect(preview.locator(".dunning-body")).not_to_contain_text("n'est pas jointe")
     shown = preview.locator(".dunning-subject").inner_text()
     assert catcher.messages == []  # a dry run sends nothing
     assert _row(page, numbers["late"]).locator("input.dunning-check").is_checked() is False  # the choice is kept
@@ -164,6 +165,8 @@ def test_dunning_screen_colours_dry_run_and_send(dunning_page: Any, dunning_serv
     rcpts, content = catcher.messages[0]
     sent = email.message_from_bytes(content, policy=policy.default)
     assert rcpts == ["paul@boulangerie-martin.fr"] and str(sent["From"]) == "facturation@atelier-comptoir.fr"
+    [pdf] = list(sent.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf" and numbers["overdue"] in str(pdf.get_filename())
     assert str(sent["Subject"]) == shown  # exactly what the dry run showed
     expect(_row(page, numbers["overdue"]).locator("td.dunning-next")).to_contain_text("Relance 2")
 

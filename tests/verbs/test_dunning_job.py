@@ -141,10 +141,13 @@ def _check(rt: Any, client: Any, ids: dict[str, int], totals: dict[str, int], sm
         (c, f"Mise en demeure — facture {number['c']}"),
     ]
     notice = next(m for _, m in mails if str(m["Subject"]) == f"Mise en demeure — facture {number['c']}")
-    body = notice.get_content()
+    body = notice.get_body(("plain",)).get_content()
+    [pdf] = list(notice.iter_attachments())  # the validated invoice's stored PDF
+    assert pdf.get_content_type() == "application/pdf" and number["c"] in str(pdf.get_filename())
+    assert pdf.get_content().startswith(b"%PDF")
     # 1 000,00 € still due after 200 paid, 30 days late at 12.15 %: 9.99 €; plus the 40 € indemnity
     assert "reste impayée : 1 000,00 €" in body and "sur 30 jours : 9,99 €" in body and "recouvrement : 40,00 €" in body
-    assert "Total réclamé : 1 049,99 €" in body and "n'est pas jointe" in body
+    assert "Total réclamé : 1 049,99 €" in body and "n'est pas jointe" not in body
     assert totals["sent"] == 7 and totals["marked"] == 2 and totals["failed"] > 0
     invoice_c = client.get(f"/api/v1/invoice/{ids['c']}").json()
     assert (invoice_c["amount_remaining"], invoice_c["total_gross"]) == ("1000.00", "1200.00")  # never modified

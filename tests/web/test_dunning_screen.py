@@ -151,7 +151,8 @@ def test_bands_preselection_dry_run_and_send(runtime: Any, smtp: _Catcher) -> No
         assert previews[0]["subject"].startswith("Mise en demeure — facture FA")
         # 1 200,00 € due since 01/10/2026: 70 days at 12.15 % = 27.96 €, and the 40 € indemnity
         assert "sur 70 jours : 27,96 €" in previews[0]["body"] and "recouvrement : 40,00 €" in previews[0]["body"]
-        assert "n'est pas jointe" in previews[1]["body"]
+        # the invoice's PDF goes with each mail (rendered when sent, not for the dry run)
+        assert "n'est pas jointe" not in previews[1]["body"] and dry.text.count("Pièce jointe : le PDF de") == 2
         assert {k: v["checked"] for k, v in _rows(dry.text).items()} == {i: str(i) in selected for i in ids.values()}
         with runtime.session() as session:
             assert len(entries(session, runtime.models.metadata, "invoice", ids["overdue"])) == 0

@@ -40,7 +40,9 @@ class UploadConfig:
 
     @classmethod
     def from_env(cls) -> UploadConfig:
-        root = Path(os.environ.get("COMPTOIR_FILES_DIR", "./files")).resolve()
+        from app.engine.files import files_root
+
+        root = files_root()
         raw = os.environ.get("COMPTOIR_MAX_UPLOAD_MB", "10")
         try:
             megabytes = float(raw)
