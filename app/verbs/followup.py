@@ -30,6 +30,9 @@ def record_follow_up(ctx: VerbContext, args: Mapping[str, Any]) -> None:
         kind="auto",
         login=store.principal.login,
         note=str(args["note"]) if args.get("note") else None,
+        # sent by « Envoyer par e-mail » (app/documents/sending.py): the mail's id and recipients
+        message_id=(ctx.params.get("mail") or {}).get("message_id"),
+        recipients=tuple((ctx.params.get("mail") or {}).get("recipients") or ()),
     )
 
 

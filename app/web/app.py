@@ -60,11 +60,13 @@ def create_app(
     async def home(request: Request) -> Response:
         return RedirectResponse("/admin/", status_code=302)
 
+    from app.documents.sending_api import mail_routes
     from app.engine.followup_api import follow_up_routes
 
     app = Starlette(
-        # follow-up routes first: /api/v1/{entity}/{id}/follow-up (app/engine/followup_api.py)
-        routes=[Route("/", home), *follow_up_routes(rt), Mount("/api/v1", routes=api_routes(rt))],
+        # follow-up and mail routes first: /api/v1/{entity}/{id}/follow-up (app/engine/followup_api.py)
+        # and /api/v1/{entity}/{id}/mail (« Envoyer par e-mail », app/documents/sending_api.py)
+        routes=[Route("/", home), *follow_up_routes(rt), *mail_routes(rt), Mount("/api/v1", routes=api_routes(rt))],
         middleware=[
             Middleware(
                 SessionMiddleware,
@@ -82,5 +84,8 @@ def create_app(
     from app.web.dunning import mount_dunning
 
     mount_dunning(app.state.admin, rt)  # /admin/dunning (« Relances ») and the follow-up panel of record pages
+    from app.web.sending import mount_sending
+
+    mount_sending(app.state.admin, rt)  # /admin/_mail/{entity}/{pk}: « Envoyer par e-mail »
     mount_agenda(app, rt)  # /admin/agenda (docs/agenda.md)
     return app
