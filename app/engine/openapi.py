@@ -12,6 +12,7 @@ from typing import Any
 
 from app.documents.openapi_paths import document_paths
 from app.engine.fieldtypes import FIELD_TYPES
+from app.documents.sending_openapi import follow_up_paths
 from app.engine.files_openapi import file_paths, file_schemas
 from app.spec.model import AppSpec, EntitySpec, FieldSpec, Label
 from app.web.errors import ERROR_SCHEMA
@@ -524,6 +525,7 @@ def openapi_document(spec: AppSpec, *, server_url: str = "/api/v1") -> dict[str,
         schemas[f"{entity.name}.page"] = _page_schema(entity)
         paths.update(_paths(spec, entity))
         paths.update(file_paths(entity))  # the document area
+        paths.update(follow_up_paths(spec, entity))  # follow-up log and « send by e-mail »
     schemas.update(_action_schemas(spec))
     schemas.update(file_schemas())
     responses = {
