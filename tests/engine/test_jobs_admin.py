@@ -28,7 +28,7 @@ def test_the_jobs_page_lists_jobs_and_runs(runtime: Any) -> None:
     page = client.get("/admin/jobs")
     assert page.status_code == 200
     jobs = re.findall(r'<tr data-job="([a-z_]+)">', page.text)
-    assert jobs == ["quote_expiry", "next_step_reminders"]
+    assert jobs == ["quote_expiry", "next_step_reminders", "dunning"]
     assert "<code>0 6 * * *</code>" in page.text and "run_transition" in page.text
     runs = re.findall(r'<tr data-run="(\d+)">\s*<td>\d+</td>\s*<td>([a-z_]+)</td>\s*<td>([\d/]+)</td>\s*<td>(\w+)</td>', page.text)
     assert [r[1:] for r in runs] == [("next_step_reminders", "01/12/2026", "manuelle"), ("quote_expiry", "30/11/2026", "manuelle")]

@@ -26,8 +26,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     root = tmp_path / "cfg"
-    shutil.copytree(PROJECT_ROOT / "schema", root / "schema")
-    for name in ("workflows.yaml", "picklists.yaml", "groups.yaml"):
+    for folder in ("schema", "templates"):  # templates: the mail and PDF templates the YAML names
+        shutil.copytree(PROJECT_ROOT / folder, root / folder)
+    for name in ("workflows.yaml", "picklists.yaml", "groups.yaml", "files.yaml"):
         shutil.copy(PROJECT_ROOT / name, root / name)
     path = root / file
     text = path.read_text(encoding="utf-8")
