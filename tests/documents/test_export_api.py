@@ -45,6 +45,7 @@ def test_one_pdf_holds_every_page_in_the_selection_order_and_stores_the_validate
     assert len(pages) == 3
     assert ["Prestation numéro 3" in pages[0], "Prestation numéro 1" in pages[1], "Prestation numéro 2" in pages[2]] == [True] * 3
     assert "SPECIMEN" in pages[0] and "SPECIMEN" not in pages[2] and number in pages[2]
+    assert check_pdf(got.content)[0] is None  # for printing: no Factur-X XML in the merged PDF
     # the validated invoice was stored exactly as a single download stores it, then served as stored
     stored = list(files_dir.rglob("*.pdf"))
     assert len(stored) == 1 and number in stored[0].name
