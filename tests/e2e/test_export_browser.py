@@ -1,5 +1,6 @@
 """The list page's multi-document export in chromium: tick three invoices, "Exporter en PDF"
-downloads one PDF of their pages, "Exporter en zip" a zip of the three PDFs."""
+downloads one PDF of their pages, "Exporter en zip" a zip of the three PDFs; eleven ticked
+invoices go through the progress page, whose bar fills and then offers the download."""
 
 from __future__ import annotations
 
@@ -72,6 +73,31 @@ def test_ticked_invoices_export_as_one_pdf_and_as_a_zip(page: Any, tmp_path: Pat
         page.locator("#comptoir-export-zip").click()
     archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert len(archive.namelist()) == 3 and all(n.endswith(".pdf") for n in archive.namelist())
+
+
+def test_a_large_selection_shows_a_progress_bar_then_the_download(page: Any) -> None:
+    login(page)
+    before = _detail_ids(page)
+    descriptions = [f"Lot export n{n:02d}" for n in range(1, 12)]
+    for description in descriptions:
+        _make_invoice(page, description)
+    mine = _detail_ids(page) - before
+    assert len(mine) == 11, mine
+    _tick(page, mine)
+    page.locator("#comptoir-export-pdf").click()
+    page.wait_for_url(re.compile(r".*/admin/_export/[0-9a-f]{32}/page"))
+    expect(page.locator("#comptoir-export-total")).to_have_text("11")
+    link = page.locator("#comptoir-export-download")
+    expect(link).to_be_visible(timeout=240_000)
+    expect(page.locator("#comptoir-export-bar")).to_have_attribute("aria-valuenow", "11")
+    expect(page.locator("#comptoir-export-text")).to_have_text("Export prêt : 11 documents.")
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename == "Facture-11-documents.pdf"
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(Path(info.value.path()).read_bytes())).pages]
+    assert len(pages) == 11
+    assert [sum(d in text for d in descriptions) for text in pages] == [1] * 11
+    assert {d for d in descriptions for text in pages if d in text} == set(descriptions)
 
 
 def test_export_without_a_ticked_row_warns_and_stays(page: Any) -> None:
