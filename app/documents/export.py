@@ -24,6 +24,7 @@ from app.engine.store import Store, StoreError
 
 FORMATS = ("pdf", "zip")
 MAX_DOCUMENTS = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MIMES = {"pdf": "application/pdf", "zip": "application/zip"}
 
 Progress = Callable[[int, int], None]
@@ -41,7 +42,7 @@ def check_selection(store: Store, entity_name: str, ids: Sequence[Any], fmt: str
         raise StoreError(404, "no_pdf", _m(f"« {entity.name} » n'a pas de modèle PDF", f"'{entity.name}' has no PDF template"))
     if fmt not in FORMATS:
         raise StoreError(422, "invalid", _m(f"format inconnu « {fmt} » (pdf, zip)", f"unknown format '{fmt}' (pdf, zip)"), field="format")
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids):
         raise StoreError(422, "invalid", _m("« ids » : liste d'identifiants attendue", "'ids': a list of record ids is expected"), field="ids")
     unique = list(dict.fromkeys(ids))
     if not unique:

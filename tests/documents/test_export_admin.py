@@ -94,3 +94,23 @@ def test_a_job_of_twelve_documents_reports_its_progress_and_its_file_downloads(r
     other = logged_in(runtime, "bob")  # another user never sees the job
     assert other.get(f"/admin/_export/{job.group(1)}").status_code == 404
     assert other.get(state["url"]).status_code == 404
+
+
+def test_a_large_job_refused_names_the_missing_ids_and_rights_are_checked_at_once(runtime: Any) -> None:
+    ids = _invoices(runtime, 11)
+    client = logged_in(runtime)
+    started = _start(client, [*ids, 99999], "zip")
+    assert started.status_code == 303, started.text
+    job = started.headers["location"].rsplit("/", 2)[-2]
+    deadline = time.monotonic() + 120
+    while (state := client.get(f"/admin/_export/{job}").json())["status"] == "running":
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    assert state["status"] == "error" and "99999" in state["message"] and state["url"] is None
+    assert client.get(f"/admin/_export/{job}/file").status_code == 404
+
+    denied = logged_in(runtime, "dan", ("readonly",), rights=[{"entity": "invoice", "action": "read", "effect": "deny"}])
+    refused = _start(denied, ids, "pdf")
+    assert refused.status_code == 403 and "invoice" in refused.text
+    huge = _start(client, [*ids, 2**31], "pdf")
+    assert huge.status_code == 422

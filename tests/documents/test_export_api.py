@@ -84,6 +84,9 @@ def test_errors_name_the_unknown_ids_and_refuse_bad_selections(runtime: Any) -> 
     assert empty.status_code == 422 and error_of(empty)["field"] == "ids"
     many = client.post("/api/v1/invoice/export", json={"ids": list(range(1, 502))})
     assert many.status_code == 422 and "501" in error_of(many)["message"]
+    for bad_id in (0, -3, 2**31, True, "12"):
+        out_of_range = client.post("/api/v1/invoice/export", json={"ids": [first, bad_id]})
+        assert out_of_range.status_code == 422 and error_of(out_of_range)["field"] == "ids", bad_id
     bad_format = client.post("/api/v1/invoice/export", json={"ids": [first], "format": "docx"})
     assert bad_format.status_code == 422 and error_of(bad_format)["field"] == "format"
     bad_key = client.post("/api/v1/invoice/export", json={"ids": [first], "colour": "red"})

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.documents.export import export_documents
+from app.documents.export import check_selection, export_documents
 from app.engine.admin.auth import authenticate, current_principal
 from app.engine.permissions import Principal
 from app.engine.runtime import Runtime
@@ -152,9 +152,21 @@ def export_routes(admin: Any) -> list[Route]:
 
             response: Response = await anyio.to_thread.run_sync(render)
             return response
+
+        def check() -> list[int] | Response:
+            with rt.session() as session:
+                try:
+                    return check_selection(Store(rt, session, principal), entity, ids, fmt)
+                except StoreError as exc:
+                    return PlainTextResponse(exc.message, status_code=exc.status)
+
+        checked = await anyio.to_thread.run_sync(check)  # rights and bad input answered at once
+        if isinstance(checked, Response):
+            return checked
+        ids = checked
         job = secrets.token_hex(16)
         await anyio.to_thread.run_sync(_sweep)
-        write_state(job, {"user": principal.user_id, "entity": entity, "status": "running", "done": 0, "total": len(set(ids)), "message": ""})
+        write_state(job, {"user": principal.user_id, "entity": entity, "status": "running", "done": 0, "total": len(ids), "message": ""})
         threading.Thread(target=run_job, args=(rt, principal, job, entity, ids, fmt, template), name=f"export-{job[:8]}", daemon=True).start()
         return RedirectResponse(str(request.url_for("admin:comptoir_export_page", job=job)), status_code=303)
 
