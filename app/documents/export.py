@@ -16,8 +16,9 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from app.documents.pdf import Prepared, _safe, prepare, render_job, store_rendered
 from app.engine.store import Store, StoreError

@@ -30,7 +30,9 @@ def files_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _invoices(runtime: Any, count: int) -> list[int]:
     client = api_client(runtime)
     ids = parties(client)
-    lines = lambda n: [{"description": f"Prestation numéro {n}", "quantity": "1", "unit_price": "10.00", "vat_rate": "20"}]  # noqa: E731
+    def lines(n: int) -> list[dict[str, str]]:
+        return [{"description": f"Prestation numéro {n}", "quantity": "1", "unit_price": "10.00", "vat_rate": "20"}]
+
     return [make_document(client, "invoice", ids, lines=lines(n + 1))["id"] for n in range(count)]
 
 

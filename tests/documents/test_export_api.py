@@ -13,7 +13,13 @@ from pypdf import PdfReader
 
 from app.documents.facturx_check import check_pdf
 from tests.documents.pdfdata import make_document, parties, text_of, validate
-from tests.engine.apiclient import add_user_with_token, api_client, client_for, error_of, make_app
+from tests.engine.apiclient import (
+    add_user_with_token,
+    api_client,
+    client_for,
+    error_of,
+    make_app,
+)
 
 
 @pytest.fixture(autouse=True)
