@@ -39,6 +39,7 @@ def document_paths(entity: EntitySpec, id_param: dict[str, Any]) -> dict[str, An
             },
         }
     }
+    paths[f"/{entity.name}/export"] = export_path(entity, names)
     if entity.pdf.facturx is not None:
         paths[f"/{entity.name}/{{id}}/ubl"] = {
             "parameters": [id_param],
@@ -53,3 +54,37 @@ def document_paths(entity: EntitySpec, id_param: dict[str, Any]) -> dict[str, An
             },
         }
     return paths
+
+
+def export_path(entity: EntitySpec, templates: list[str]) -> dict[str, Any]:
+    """POST /{entity}/export: several records as one PDF or a zip (app/documents/export.py)."""
+    body = {
+        "type": "object",
+        "required": ["ids"],
+        "additionalProperties": False,
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 500},
+            "format": {"type": "string", "enum": ["pdf", "zip"], "default": "pdf"},
+            "template": {"type": "string", "enum": templates},
+        },
+    }
+    return {
+        "post": {
+            "operationId": f"export_{entity.name}",
+            "tags": [entity.name],
+            "summary": f"Export de plusieurs documents : {entity.label.fr} / Multi-document export",
+            "description": "Un PDF (pour impression, dans l'ordre des ids) ou un zip des PDF séparés (avec leur Factur-X). "
+            "/ One PDF (for printing, in the ids' order) or a zip of the separate PDFs (with their Factur-X).",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": {
+                    "description": "Le fichier / The file",
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                        "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                    },
+                },
+                **_errors("400", "401", "403", "404", "422"),
+            },
+        }
+    }

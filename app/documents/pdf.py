@@ -169,19 +169,25 @@ def finish(prepared: Prepared) -> PdfResult:
     if prepared.stored is not None:
         return PdfResult(prepared.stored, prepared.filename, True)
     assert prepared.job is not None
-    content = render_job(prepared.job)
-    if prepared.stored_path is not None:
-        target = prepared.stored_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        temporary.write_bytes(content)
-        try:
-            os.link(temporary, target)  # never replaces: the first stored copy stays the one
-        except FileExistsError:
-            content = target.read_bytes()  # rendered concurrently: serve the copy stored first
-        finally:
-            temporary.unlink()
-    return PdfResult(content, prepared.filename, False)
+    return PdfResult(store_rendered(prepared, render_job(prepared.job)), prepared.filename, False)
+
+
+def store_rendered(prepared: Prepared, content: bytes) -> bytes:
+    """Store a locked document's freshly rendered PDF (never replacing a stored copy); the
+    bytes to serve: `content`, or the copy stored first when another render won the race."""
+    if prepared.stored_path is None:
+        return content
+    target = prepared.stored_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_bytes(content)
+    try:
+        os.link(temporary, target)  # never replaces: the first stored copy stays the one
+    except FileExistsError:
+        content = target.read_bytes()  # rendered concurrently: serve the copy stored first
+    finally:
+        temporary.unlink()
+    return content
 
 
 def document_pdf(store: Store, entity_name: str, record_id: Any, template: str | None = None) -> PdfResult:

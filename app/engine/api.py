@@ -52,6 +52,7 @@ def api_routes(rt: Runtime) -> list[BaseRoute]:
     return [
         Route("/openapi.json", api.openapi, methods=["GET"]),
         Route("/{entity}", api.collection, methods=every),
+        Route("/{entity}/export", api.export, methods=every),  # app/documents/export_api.py
         Route("/{entity}/{id}", api.item, methods=every),
         Route("/{entity}/{id}/figures", api.figures, methods=every),
         Route("/{entity}/{id}/pdf", api.pdf, methods=every),  # app/documents/pdf_api.py
@@ -127,6 +128,16 @@ class RecordApi:
         from app.documents.pdf_api import document_response
 
         return await self._document(request, document_response)
+
+    async def export(self, request: Request) -> Response:
+        """Several records as one PDF or a zip of PDFs: app/documents/export_api.py."""
+        from app.documents.export_api import export_response
+
+        entity = request.path_params["entity"]
+        if request.method != "POST":
+            return _method_not_allowed(request, "POST")
+        body = await self._body(request)
+        return await self._run(request, entity, lambda store: export_response(store, entity, _object(body)))
 
     async def ubl(self, request: Request) -> Response:
         from app.documents.pdf_api import ubl_response

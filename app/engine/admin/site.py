@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from app.documents.pdf_admin import pdf_endpoint
 from app.engine.admin.auth import current_principal
 from app.engine.admin.errors import AdminFormError
+from app.engine.admin.exports import export_routes
 from app.engine.admin.lookup import lookup_endpoint
 from app.engine.admin.saved_filters import saved_filter_routes
 from app.engine.admin.uploads import UploadConfig, download_endpoint
@@ -71,6 +72,7 @@ class ComptoirAdmin(Admin):
             Route("/_pdf/{entity}/{pk:int}", pdf_endpoint(runtime), name="comptoir_pdf"),  # app/documents/pdf_admin.py
             Mount("/_static", app=StaticFiles(directory=STATIC_DIR), name="comptoir_static"),
             *saved_filter_routes(self),
+            *export_routes(self),  # multi-document export: app/engine/admin/exports.py
         ]
         self.admin.router.routes[0:0] = routes
         sqladmin_log = logging.getLogger("sqladmin.application")
