@@ -141,6 +141,16 @@ def _files_and_outbox_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real local SMTP server (tests/smtp.py) that the application sends to."""
+    from tests.smtp import smtp_server
+
+    with smtp_server() as catcher:
+        monkeypatch.setenv("COMPTOIR_SMTP_URL", catcher.url)
+        yield catcher
+
+
+@pytest.fixture
 def config_copy(tmp_path: Path) -> Path:
     """A copy of the shipped configuration that a test may edit."""
     target = tmp_path / "config"

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.documents.mail import MailError
 from app.documents.sending import mail_preview, send_document
 from app.engine.api import RecordApi, _path_id
+from app.engine.followup_api import record_route
 from app.engine.runtime import Runtime
 from app.engine.store import Store
 from app.web.errors import ApiError
@@ -68,15 +68,4 @@ def mail_routes(rt: Runtime) -> list[Route]:
             "record": record,
         })
 
-    async def endpoint(request: Request) -> Response:
-        entity, raw_id = request.path_params["entity"], request.path_params["id"]
-        if request.method in ("GET", "HEAD"):
-            return await api._run(request, entity, lambda store: read(store, entity, raw_id))
-        if request.method == "POST":
-            body = await api._body(request)
-            return await api._run(request, entity, lambda store: write(store, entity, raw_id, body))
-        response = JSONResponse({"error": {"code": "method_not_allowed", "message": _m("méthode non permise (GET, POST)", "method not allowed (GET, POST)"), "field": None}}, status_code=405)
-        response.headers["allow"] = "GET, POST"
-        return response
-
-    return [Route(PATH, endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])]
+    return [record_route(api, PATH, read, write)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -113,6 +113,18 @@ def follow_up_routes(rt: Runtime) -> list[Route]:
         store.session.flush()
         return JSONResponse(follow_up_document(store, follow_up, int(obj.id)), status_code=201)
 
+    return [record_route(api, PATH, read, write)]
+
+
+def record_route(
+    api: RecordApi,
+    path: str,
+    read: Callable[[Store, str, str], Response],
+    write: Callable[[Store, str, str, bytes | ApiError], Response],
+) -> Route:
+    """A GET / POST route of one record (`{entity}` and `{id}` in `path`), in the API's session
+    with its token, rights and error envelope; other methods answer 405."""
+
     async def endpoint(request: Request) -> Response:
         entity, raw_id = request.path_params["entity"], request.path_params["id"]
         if request.method in ("GET", "HEAD"):
@@ -124,5 +136,5 @@ def follow_up_routes(rt: Runtime) -> list[Route]:
         response.headers["allow"] = "GET, POST"
         return response
 
-    return [Route(PATH, endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])]
+    return Route(path, endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 

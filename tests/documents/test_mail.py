@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import email
-import socket
 from email import policy
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.documents.mail import Attachment, MailError, SmtpSettings, new_message, send
-
-
-class _Catcher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[str, _Catcher]]:
-    catcher = _Catcher()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(catcher, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield f"smtp://127.0.0.1:{port}", catcher
-    finally:
-        controller.stop()
+from tests.smtp import Catcher
 
 
 def _message() -> Any:
@@ -48,9 +24,9 @@ def _message() -> Any:
     )
 
 
-def test_smtp_delivers_to_every_recipient_with_attachment(smtp_server: tuple[str, _Catcher]) -> None:
-    url, catcher = smtp_server
-    delivery = send(_message(), smtp_url=url)
+def test_smtp_delivers_to_every_recipient_with_attachment(smtp: Catcher) -> None:
+    catcher = smtp
+    delivery = send(_message(), smtp_url=catcher.url)
     assert delivery.kind == "smtp" and delivery.recipients == ("compta@dupont.fr", "direction@dupont.fr")
     [(rcpts, content)] = catcher.messages
     assert rcpts == ["compta@dupont.fr", "direction@dupont.fr"]

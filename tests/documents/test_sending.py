@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -14,16 +14,9 @@ from app.engine.followup import entries
 from app.spec.expressions import fixed_clock
 from tests.engine.apiclient import api_client
 from tests.followup_helpers import invoice, parties
-from tests.smtp import Catcher, smtp_server
+from tests.smtp import Catcher
 
 DAY = dt.date(2026, 12, 1)
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Catcher]:
-    with smtp_server() as catcher:
-        monkeypatch.setenv("COMPTOIR_SMTP_URL", catcher.url)
-        yield catcher
 
 
 def _invoice(client: Any) -> tuple[int, dict[str, int]]:

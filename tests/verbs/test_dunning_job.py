@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import socket
 from email import policy
-from typing import Any, Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
+from typing import Any
 
 from app.engine.followup import entries
 from app.engine.runtime import build_runtime
@@ -20,33 +16,10 @@ from app.spec.expressions import fixed_clock
 from app.verbs.dunning_job import dunning_job
 from tests.engine.apiclient import api_client
 from tests.followup_helpers import LINE, action, invoice, parties, pay
+from tests.smtp import Catcher
 
 START = dt.date(2026, 9, 1)
 D = dt.date
-
-
-class _Catcher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Catcher]:
-    catcher = _Catcher()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(catcher, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("COMPTOIR_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    try:
-        yield catcher
-    finally:
-        controller.stop()
 
 
 def _quote(client: Any, parts: dict[str, int], on: dt.date) -> int:
@@ -64,7 +37,7 @@ def _steps(rt: Any, entity: str, record_id: int) -> list[tuple[str, dt.date, str
         return [(e.step, e.on, ",".join(e.recipients)) for e in entries(session, rt.models.metadata, entity, record_id)]
 
 
-def test_120_days_of_dunning(runtime: Any, smtp: _Catcher) -> None:
+def test_120_days_of_dunning(runtime: Any, smtp: Catcher) -> None:
     client = api_client(runtime)
     dupont = parties(client)
     durand = parties(client, email="factures@durand.fr", contact_email="claire.martin@durand.fr")
@@ -110,7 +83,7 @@ def _run_days(client: Any, runtime: Any, dupont: dict[str, int], durand: dict[st
                     totals[key] += counts[key]
 
 
-def _check(rt: Any, client: Any, ids: dict[str, int], totals: dict[str, int], smtp: _Catcher) -> None:
+def _check(rt: Any, client: Any, ids: dict[str, int], totals: dict[str, int], smtp: Catcher) -> None:
     b, c = "compta@dupont.fr", "claire.martin@durand.fr"
     assert _steps(rt, "invoice", ids["a"]) == [
         ("sent", D(2026, 9, 1), ""),

@@ -8,13 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import email
 import re
-import socket
 from email import policy
-from typing import Any, Iterator
+from typing import Any
 
 import lxml.html
-import pytest
-from aiosmtpd.controller import Controller
 from starlette.testclient import TestClient
 
 from app.engine.followup import entries
@@ -22,34 +19,11 @@ from app.spec.expressions import fixed_clock
 from tests.conftest import add_user
 from tests.engine.apiclient import api_client, make_app
 from tests.followup_helpers import invoice, log_step, parties
+from tests.smtp import Catcher
 
 TODAY = dt.date(2026, 12, 10)
 D = dt.date
 PASSWORD = "secret-pass-1"
-
-
-class _Catcher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Catcher]:
-    catcher = _Catcher()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(catcher, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("COMPTOIR_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    try:
-        yield catcher
-    finally:
-        controller.stop()
 
 
 def _csrf(page: str) -> str:
@@ -120,7 +94,7 @@ def _texts(page: str, css: str) -> list[str]:
     return [e.text_content().strip() for e in _find(lxml.html.fromstring(page), css)]
 
 
-def test_bands_preselection_dry_run_and_send(runtime: Any, smtp: _Catcher) -> None:
+def test_bands_preselection_dry_run_and_send(runtime: Any, smtp: Catcher) -> None:
     ids = _scenario(runtime)
     client = _login(runtime, "marie", ["accounting"])
     with fixed_clock(TODAY):
@@ -174,7 +148,7 @@ def test_bands_preselection_dry_run_and_send(runtime: Any, smtp: _Catcher) -> No
     assert entry.message_id and entry.message_id in smtp.messages[1][1].decode()
 
 
-def test_own_templates_rights_and_the_record_panel(runtime: Any, smtp: _Catcher) -> None:
+def test_own_templates_rights_and_the_record_panel(runtime: Any, smtp: Catcher) -> None:
     ids = _scenario(runtime)
     marie = _login(runtime, "marie", ["accounting"])
     bob = _login(runtime, "bob", ["accounting"])
