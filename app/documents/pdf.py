@@ -40,6 +40,9 @@ def _m(fr: str, en: str) -> str:
     return f"{fr} / {en}"
 
 
+PDF_FOLDER = "PDF"  # the document-area folder of issued PDFs (files.yaml ships it)
+
+
 @dataclass(frozen=True)
 class PdfJob:
     """Everything the rendering needs, picklable (sent to worker processes)."""
@@ -191,5 +194,20 @@ def store_rendered(prepared: Prepared, content: bytes) -> bytes:
 
 
 def document_pdf(store: Store, entity_name: str, record_id: Any, template: str | None = None) -> PdfResult:
-    """The PDF of one record (run it in a worker thread, never in the event loop)."""
-    return finish(prepare(store, entity_name, record_id, template))
+    """The PDF of one record (run it in a worker thread, never in the event loop). A locked
+    document's PDF, stored the first time, also goes into its document area (folder « PDF »)."""
+    prepared = prepare(store, entity_name, record_id, template)
+    result = finish(prepared)
+    if not result.stored and prepared.stored_path is not None:
+        keep_in_document_area(store, entity_name, int(record_id), result)
+    return result
+
+
+def keep_in_document_area(store: Store, entity_name: str, record_id: int, result: PdfResult) -> None:
+    """The issued PDF among the record's files (once: not again when it is served as stored)."""
+    from app.engine.files import GENERATED, list_files, store_generated
+
+    rows = list_files(store.session, store.rt, entity_name, record_id)
+    if any(r.source == GENERATED and r.original_name == result.filename for r in rows):
+        return
+    store_generated(store.rt, entity_name, record_id, PDF_FOLDER, result.filename, result.content)

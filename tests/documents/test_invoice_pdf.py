@@ -107,10 +107,14 @@ def test_validated_invoice_has_the_mandatory_mentions_and_the_same_amounts_in_te
     assert xml is not None and problems == []
 
     # stored once: served as stored afterwards, byte for byte
-    stored = list(files_dir.rglob("*.pdf"))
+    stored = list((files_dir / "pdf").rglob("*.pdf"))
     assert len(stored) == 1 and stored[0].read_bytes() == got.content
     again = client.get(f"/api/v1/invoice/{invoice['id']}/pdf")
     assert again.headers["x-comptoir-stored"] == "yes" and again.content == got.content
+    # and it is in the invoice's document area, once, as a generated file
+    files = client.get(f"/api/v1/invoice/{invoice['id']}/files").json()["items"]
+    assert [(f["folder"], f["source"], f["mime_type"]) for f in files] == [("PDF", "generated", "application/pdf")]
+    assert client.get(files[0]["url"]).content == got.content
 
 
 def test_credit_note_cites_its_invoice_and_is_type_381(runtime: Any) -> None:
