@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.engine.figures import register_figures
 from app.engine.jobs import register_job
 from app.engine.verbs import VerbFn, register
-from app.verbs import automation, propagation  # issue 4: propagation, automation rules
+from app.verbs import automation, mailing, propagation  # issue 4: propagation, automation rules, mails
 from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
 from app.verbs import dunning_job, jobs_reminders, jobs_transition
 from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
@@ -29,6 +29,7 @@ BUSINESS_VERBS: dict[str, VerbFn] = {
     **payments.VERBS,
     **outstanding.VERBS,
     **propagation.VERBS,
+    **mailing.VERBS,
     **automation.VERBS,
     **followup.VERBS,
 }
