@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
+import subprocess
+import sys
 from email import policy
 from typing import Any
 
+from sqlalchemy import text
+
 from app.engine.followup import entries
+from app.engine.jobs import run_job
 from app.engine.runtime import build_runtime
 from app.spec.expressions import fixed_clock
-from app.verbs.dunning_job import dunning_job
+from tests.conftest import PROJECT_ROOT
 from tests.engine.apiclient import api_client
 from tests.followup_helpers import LINE, action, invoice, parties, pay
 from tests.smtp import Catcher
@@ -52,6 +58,15 @@ def test_120_days_of_dunning(runtime: Any, smtp: Catcher) -> None:
             other.engine.dispose()
     assert len(restarted) == 1
     _check(runtime, client, ids, totals, smtp)  # the same database
+    with runtime.engine.connect() as conn:  # every run is in the jobs' run log
+        logged = conn.execute(text("SELECT count(*) FROM comptoir_job_run WHERE job = 'dunning' AND result = 'ok'")).scalar()
+    assert logged == 123
+    # the last day once more through the command itself: nothing is sent twice
+    before = len(smtp.messages)
+    env = {**os.environ, "COMPTOIR_DATABASE_URL": runtime.engine.url.render_as_string(hide_password=False), "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "jobs", "run", "dunning", "--today", "2026-12-29"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "dunning (2026-12-29) : ok" in done.stdout and "sent=0" in done.stdout and len(smtp.messages) == before
 
 
 def _run_days(client: Any, runtime: Any, dupont: dict[str, int], durand: dict[str, int], silent: dict[str, int],
@@ -77,10 +92,11 @@ def _run_days(client: Any, runtime: Any, dupont: dict[str, int], durand: dict[st
                 rt = build_runtime(runtime.spec, runtime.engine.url.render_as_string(hide_password=False))
                 restarted.append(rt)
             runs = 2 if day in (D(2026, 10, 1), D(2026, 10, 16), D(2026, 11, 1)) else 1  # twice: nothing more
-            for _ in range(runs):
-                counts = dunning_job(rt, day, {})
+            for _ in range(runs):  # as `comptoir jobs run dunning --today DAY` runs it, logged
+                result = run_job(rt, rt.spec.jobs["dunning"], day)
+                assert result.ok, result.message
                 for key in totals:
-                    totals[key] += counts[key]
+                    totals[key] += result.counts[key]
 
 
 def _check(rt: Any, client: Any, ids: dict[str, int], totals: dict[str, int], smtp: Catcher) -> None:
