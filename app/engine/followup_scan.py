@@ -1,7 +1,7 @@
 """The follow-up scan: each followed record's next step and its date, computed in SQL.
 
 One query per entity, generic over its `follow_up:` (workflows.yaml): the log's last step of
-the sequence per record (a GROUP BY over comptoir_follow_up), then CASE expressions map its
+the sequence per record (a GROUP BY over comptoir_follow_up, LEFT JOINed), then CASE expressions map its
 position to the next step and to that step's date (`days` after the previous step, or after a
 date field of the record). The `follows` expression is translated to a WHERE clause; no Python
 loop runs over the rows.
@@ -128,11 +128,20 @@ def scan_select(
     log = log_table(rt.models.metadata)
     sequence = follow_up.sequence
     codes = [s.code for s in sequence]
-    # one LEFT JOIN of the log, grouped by record: the position of its last step of the
-    # sequence (0: none yet) and the day of that step
+    # the log summed up per record first (the position of its last step of the sequence, 0:
+    # none yet, and the day of that step), then one LEFT JOIN of that summary: no GROUP BY
+    # over the records themselves
     position = case({code: i + 1 for i, code in enumerate(codes)}, value=log.c.step, else_=0) if codes else literal(0)
-    last_idx = func.coalesce(func.max(position), 0).label("last_idx")
-    last_on = func.max(case((log.c.step.in_(codes or ["-"]), log.c.on), else_=None)).label("last_on")
+    steps = (
+        select(log.c.record_id.label("record_id"), func.max(position).label("last_idx"), func.max(log.c.on).label("last_on"))
+        .where(log.c.entity == entity.name, log.c.step.in_(codes or ["-"]))
+        .group_by(log.c.record_id)
+    )
+    if record_id is not None:
+        steps = steps.where(log.c.record_id == record_id)
+    summary = steps.subquery("steps")
+    last_idx = func.coalesce(summary.c.last_idx, 0).label("last_idx")
+    last_on = summary.c.last_on.label("last_on")
     bases = {s.after for s in sequence if s.after != PREVIOUS}
     due_col = _column(entity, table, follow_up.due_date) if follow_up.due_date else literal(None, Date)
     columns: list[Any] = [
@@ -140,8 +149,7 @@ def scan_select(
         (_column(entity, table, follow_up.amount) if follow_up.amount else literal(None)).label("amount"),
         *(_column(entity, table, name).label(f"base_{name}") for name in sorted(bases)),
     ]
-    group: list[Any] = [table.c.id]
-    source: Any = table.outerjoin(log, and_(log.c.entity == entity.name, log.c.record_id == table.c.id))
+    source: Any = table.outerjoin(summary, summary.c.record_id == table.c.id)
     if display:
         columns.append(_column(entity, table, entity.title).label("title") if entity.title in entity.fields else table.c.id.label("title"))
         client_field = entity.fields.get(follow_up.client or "")
@@ -151,8 +159,7 @@ def scan_select(
             client_title = client_table.c[client_spec.fields[client_spec.title].column_name] if client_spec.title in client_spec.fields else client_table.c.id
             source = source.outerjoin(client_table, client_table.c.id == table.c[client_field.column_name])
             columns += [table.c[client_field.column_name].label("client_id"), client_title.label("client")]
-            group.append(client_table.c.id)  # PostgreSQL: the client's columns depend on its key
-    inner = select(*columns).select_from(source).where(where_clause(entity, table, follow_up.follows)).group_by(*group)
+    inner = select(*columns).select_from(source).where(where_clause(entity, table, follow_up.follows))
     if record_id is not None:
         inner = inner.where(table.c.id == record_id)
     if follow_up.due_date:
