@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from app.engine.models import AUDIT_TABLE, Models, Record
+from app.engine.models import Models, Record
 from app.engine.store import StoreError
 from app.engine.workflow import RUNNING, SYSTEM_WRITES, Machine, machine_of
 

@@ -10,11 +10,27 @@ from __future__ import annotations
 from app.engine.figures import register_figures
 from app.engine.jobs import register_job
 from app.engine.verbs import VerbFn, register
-from app.verbs import automation, mailing, propagation  # issue 4: propagation, automation rules, mails
 from app.spec.jobs import NEXT_STEP_REMINDERS, RUN_TRANSITION
-from app.verbs import dunning_job, jobs_reminders, jobs_transition
-from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, outstanding, payments, terms, totals, tracking
-from app.verbs import catalogue, client_figures, credit_notes, deductions, figures, fill, followup, outstanding, payments, terms, totals, tracking
+from app.verbs import (
+    automation,
+    catalogue,
+    client_figures,
+    credit_notes,
+    deductions,
+    dunning_job,
+    figures,
+    fill,
+    followup,
+    jobs_reminders,
+    jobs_transition,
+    mailing,
+    outstanding,
+    payments,
+    propagation,
+    terms,
+    totals,
+    tracking,
+)
 
 BUSINESS_VERBS: dict[str, VerbFn] = {
     "document_totals": totals.document_totals,

@@ -16,7 +16,6 @@ from app.spec.expressions import CompiledExpression, add_months, compile_express
 from app.spec.list_rules import (
     And,
     ColourRule,
-    Compare,
     Cond,
     ConditionError,
     Const,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import anyio.to_thread
-from sqlalchemy import String, cast, select, text
+from sqlalchemy import String, cast, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 from starlette.datastructures import QueryParams

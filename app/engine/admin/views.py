@@ -33,7 +33,7 @@ from app.engine.admin.figures import blank_figures, fixed_values, page_figures
 from app.engine.admin.filters import SpecFilter, apply_filters, build_filters, filter_kind
 from app.engine.admin.formatting import date as format_date
 from app.engine.admin.formatting import choice_label, display, input_value, list_formatter
-from app.engine.admin.forms import RESERVED_NAMES, UPLOAD_TYPES, build_form, initial_data, store_values
+from app.engine.admin.forms import RESERVED_NAMES, build_form, initial_data, store_values
 from app.engine.admin.layout import Layout, audit_line, build_layout, column_spec, detail_sections
 from app.engine.admin.lookup import LinkLoader
 from app.engine.admin.uploads import UploadConfig, UploadRefused, pending_uploads, remove_written, write_upload
