@@ -138,3 +138,28 @@ def test_the_admin_page_proposes_the_mail_and_sends_it(runtime: Any, smtp: Catch
         assert without_token.status_code == 403
     assert [str(m["Subject"]) for _, m in smtp.parsed()] == ["Votre facture"]
     assert client.get(f"/api/v1/invoice/{invoice_id}").json()["status"] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("entity", "subject", "state"),
+    [("quote", "Devis DE", "sent"), ("order", "Confirmation de votre commande CO", "validated"), ("delivery", "Bon de livraison BL", "validated")],
+)
+def test_quotes_orders_and_delivery_notes_are_mailed_with_their_pdf(runtime: Any, smtp: Catcher, entity: str, subject: str, state: str) -> None:
+    client = api_client(runtime)
+    parts = parties(client, email="compta@dupont.fr", contact_email="claire.martin@dupont.fr")
+    with fixed_clock(DAY):
+        created = client.post(f"/api/v1/{entity}", json={**parts, "date": str(DAY), "lines": [{"description": "Pose", "quantity": "1", "unit_price": "1000", "vat_rate": "20"}]})
+        assert created.status_code == 201, created.text
+        record_id = created.json()["id"]
+        assert client.post(f"/api/v1/{entity}/{record_id}/actions/validate").status_code == 200
+        preview = client.get(f"/api/v1/{entity}/{record_id}/mail").json()
+        assert preview["subject"].startswith(subject) and preview["to"] == ["claire.martin@dupont.fr"] and preview["pdf"] is True
+        done = client.post(f"/api/v1/{entity}/{record_id}/mail", json={})
+        assert done.status_code == 200, done.text
+    assert done.json()["record"]["status"] == state and done.json()["record"]["sent_on"] == str(DAY)
+    [(_, message)] = smtp.parsed()
+    [pdf] = list(message.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+    with runtime.session() as session:
+        [entry] = [e for e in entries(session, runtime.models.metadata, entity, record_id) if e.step == "sent"]
+    assert entry.message_id == done.json()["sent"]["message_id"]
