@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generator, Iterator
 
@@ -37,17 +38,24 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rt = load_runtime(PROJECT_ROOT, database_url)
     seed(rt)
     rt.engine.dispose()
-    port = _free_port()
     env = {
-        **os.environ,
         "COMPTOIR_DATABASE_URL": database_url,
         "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
         "COMPTOIR_SECRET_KEY": "e2e-secret-key",
         "COMPTOIR_FILES_DIR": str(work / "files"),
     }
+    with running_server(work, env) as base:
+        yield base
+
+
+@contextmanager
+def running_server(work: Path, env: dict[str, str]) -> Iterator[str]:
+    """The app served by a subprocess (tests/e2e/_server.py) on a free port, with `env` over
+    this process's environment; its base URL, the process stopped afterwards."""
+    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("_server.py")), str(port)],
-        env=env,
+        env={**os.environ, **env},
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -104,7 +112,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def page(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, locale="fr-FR", viewport={"width": 1440, "height": 900})
+    with browser_page(browser, live_server, request) as opened:
+        yield opened
+
+
+@contextmanager
+def browser_page(browser: Any, base_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A French page on `base_url`; a screenshot in test-artifacts/ when the test fails."""
+    context = browser.new_context(base_url=base_url, locale="fr-FR", viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

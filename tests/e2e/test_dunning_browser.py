@@ -8,35 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import os
 import re
-import subprocess
-import sys
 from email import policy
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_until_up
+from tests.e2e.conftest import browser_page, running_server
 from tests.e2e.helpers import PROJECT_ROOT
+from tests.smtp import Catcher, smtp_server
 
 pytestmark = pytest.mark.e2e
 
 LOGIN, PASSWORD = "compta", "compta-pass-1"
 LINE = {"description": "Maintenance annuelle", "quantity": "1", "unit_price": "1000", "vat_rate": "20"}
 SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "dunning-screen.png"
-
-
-class _Catcher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
 
 
 def _seed(rt: Any, today: dt.date) -> dict[str, str]:
@@ -69,60 +56,35 @@ def _seed(rt: Any, today: dt.date) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def dunning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, _Catcher, dict[str, str]]]:
+def dunning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Catcher, dict[str, str]]]:
     from app.web.app import load_runtime
 
-    catcher = _Catcher()
-    smtp_port = _free_port()
-    controller = Controller(catcher, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
     work = tmp_path_factory.mktemp("dunning-e2e")
     database_url = f"sqlite:///{work / 'e2e.db'}"
     rt = load_runtime(PROJECT_ROOT, database_url)
     numbers = _seed(rt, dt.date.today())
     rt.engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ, "COMPTOIR_DATABASE_URL": database_url, "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
-        "COMPTOIR_SECRET_KEY": "e2e-secret-key", "COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "COMPTOIR_MAIL_FROM": "facturation@atelier-comptoir.fr",
-    }
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_server.py")), str(port)],
-                               env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
-        yield base, catcher, numbers
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        controller.stop()
+    with smtp_server() as catcher:
+        env = {
+            "COMPTOIR_DATABASE_URL": database_url, "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
+            "COMPTOIR_SECRET_KEY": "e2e-secret-key", "COMPTOIR_SMTP_URL": catcher.url,
+            "COMPTOIR_MAIL_FROM": "facturation@atelier-comptoir.fr", "COMPTOIR_FILES_DIR": str(work / "files"),
+        }
+        with running_server(work, env) as base:
+            yield base, catcher, numbers
 
 
 @pytest.fixture
-def dunning_page(browser: Any, dunning_server: tuple[str, _Catcher, dict[str, str]], request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=dunning_server[0], locale="fr-FR", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is None or report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+def dunning_page(browser: Any, dunning_server: tuple[str, Catcher, dict[str, str]], request: pytest.FixtureRequest) -> Iterator[Any]:
+    with browser_page(browser, dunning_server[0], request) as page:
+        yield page
 
 
 def _row(page: Any, number: str) -> Any:
     return page.locator("tr.dunning-row", has_text=number)
 
 
-def test_dunning_screen_colours_dry_run_and_send(dunning_page: Any, dunning_server: tuple[str, _Catcher, dict[str, str]]) -> None:
+def test_dunning_screen_colours_dry_run_and_send(dunning_page: Any, dunning_server: tuple[str, Catcher, dict[str, str]]) -> None:
     page, (_, catcher, numbers) = dunning_page, dunning_server
     page.goto("/admin/login")
     page.fill("#username", LOGIN)

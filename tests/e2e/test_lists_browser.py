@@ -5,15 +5,11 @@ public by one user and chosen by another, then deleted by its author."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_until_up
+from tests.e2e.conftest import ARTIFACTS, browser_page, running_server
 from tests.e2e.helpers import ADMIN_LOGIN, ADMIN_PASSWORD, PROJECT_ROOT, seed
 
 TODAY = dt.date.today()
@@ -59,35 +55,16 @@ def lists_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seed(rt)
     _seed_opportunities(rt)
     rt.engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url, "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
+    env = {"COMPTOIR_DATABASE_URL": database_url, "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
            "COMPTOIR_SECRET_KEY": "e2e-secret-key", "COMPTOIR_FILES_DIR": str(work / "files")}
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("_server.py")), str(port)],
-        env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
+    with running_server(work, env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.fixture
 def lists_page(browser: Any, lists_server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=lists_server, locale="fr-FR", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is None or report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    with browser_page(browser, lists_server, request) as page:
+        yield page
 
 
 def login(page: Any, user: str, password: str) -> None:
