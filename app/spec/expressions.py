@@ -132,8 +132,10 @@ _FUNCTIONS: dict[str, Any] = {"today": today, "now": now, "days": days, "months"
 _env = ImmutableSandboxedEnvironment()
 
 
-def _parse(source: str) -> nodes.Expr:
-    """Parse one expression (not a template), as Jinja's own compile_expression does."""
+def parse_expression(source: str) -> nodes.Expr:
+    """Parse one expression (not a template), as Jinja's own compile_expression does; an
+    ExpressionError says what is wrong. Also the parser of the translators to SQL (saved
+    filters, follow-up scan)."""
     try:
         parser = Parser(_env, source, state="variable")
         expr = parser.parse_expression()
@@ -158,12 +160,12 @@ def _names(expr: nodes.Node) -> set[str]:
 
 def undeclared_names(source: str) -> set[str]:
     """Names an expression reads (Jinja literals none/true/false are not names)."""
-    return _names(_parse(source))
+    return _names(parse_expression(source))
 
 
 def uncalled_functions(source: str) -> set[str]:
     """Built-in functions used without parentheses, e.g. `today` instead of `today()`."""
-    expr = _parse(source)
+    expr = parse_expression(source)
     called = {id(c.node) for c in _walk(expr) if isinstance(c, nodes.Call)}
     return {
         n.name
@@ -174,7 +176,7 @@ def uncalled_functions(source: str) -> set[str]:
 
 def literal_value(source: str) -> tuple[bool, Any]:
     """(True, value) when the expression is a constant such as `'prospect'` or `30`."""
-    expr = _parse(source)
+    expr = parse_expression(source)
     if isinstance(expr, (nodes.Const, nodes.List, nodes.Tuple)):
         try:
             return True, expr.as_const()
@@ -199,7 +201,7 @@ class CompiledExpression:
 @lru_cache(maxsize=2048)
 def compile_expression(source: str) -> CompiledExpression:
     """Compile once; raises ExpressionError with Jinja's message when it does not compile."""
-    names = frozenset(_names(_parse(source)))
+    names = frozenset(_names(parse_expression(source)))
     try:
         template = _env.compile_expression(source, undefined_to_none=True)
     except TemplateError as exc:  # e.g. an unknown filter, found when compiling

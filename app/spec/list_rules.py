@@ -21,13 +21,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import nodes
 
 from app.spec.errors import SpecError
-from app.spec.expressions import EXPRESSION_NAMES, ExpressionError, compile_expression, uncalled_functions
-from app.spec.model import SYSTEM_COLUMNS, EntitySpec, FieldSpec, Label, Location, Picklist
+from app.spec.expressions import (
+    EXPRESSION_NAMES,
+    ExpressionError,
+    compile_expression,
+    parse_expression,
+    uncalled_functions,
+)
+from app.spec.model import (
+    SYSTEM_COLUMNS,
+    EntitySpec,
+    FieldSpec,
+    Label,
+    Location,
+    Picklist,
+)
 from app.spec.suggest import did_you_mean, show
 from app.spec.values import label_of, mapping, opt_label, opt_str, str_items
 from app.spec.yamlpos import YamlDoc, YamlPath
@@ -132,18 +143,13 @@ class ConditionError(ValueError):
 
 _OP_TEXT = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">="}
 _FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "lteq": "gteq", "gt": "lt", "gteq": "lteq"}
-_env = ImmutableSandboxedEnvironment()
 
 
 def _parse(source: str) -> nodes.Expr:
     try:
-        parser = Parser(_env, source, state="variable")
-        expr = parser.parse_expression()
-        if not parser.stream.eos:
-            raise TemplateSyntaxError("unexpected text after the expression", parser.stream.current.lineno)
-    except TemplateSyntaxError as exc:
-        raise ConditionError(f"invalid expression {source!r}: {exc.message}") from None
-    return expr
+        return parse_expression(source)
+    except ExpressionError as exc:
+        raise ConditionError(str(exc)) from None
 
 
 def parse_condition(source: str, fields: Callable[[str], bool]) -> Cond:
