@@ -47,7 +47,12 @@ def _decimal_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+_AS_IS = (str, int, float, bool, type(None))
+
+
 def plain(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Decimal):
         return _decimal_text(value)
     if isinstance(value, (dt.date, dt.datetime)):
@@ -61,8 +66,22 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _plain_default(value: Any) -> Any:
+    """What json.dumps cannot write itself, as `plain` writes it."""
+    if isinstance(value, (Decimal, dt.date, dt.datetime, Label)):
+        return plain(value)
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} is not canonical JSON")
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, decimals as text (`plain`), UTF-8 as is; json.dumps calls
+    `plain` only for what it cannot write itself."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain_default)
+    except TypeError:  # keys of several types (sorted only once turned into text)
+        return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha256(text: str) -> str:
@@ -81,74 +100,125 @@ def read_snapshot(db: Any, models: Models, spec: AppSpec, machine: Machine, reco
     """The record's protected content as stored: fields but status and mutable ones, and child
     rows (by id, but their link to the parent and their mutable columns). `db`: a Session or a
     Connection. None when the record does not exist."""
+    return read_snapshots(db, models, spec, machine, [record_id]).get(record_id)
+
+
+CHUNK = 500  # ids per IN (…) list
+
+
+def read_snapshots(db: Any, models: Models, spec: AppSpec, machine: Machine, record_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`read_snapshot` of many records of one entity, a few queries for all of them."""
     entity = machine.entity
     table = models.tables[entity.name]
-    row = db.execute(select(table).where(table.c.id == record_id)).mappings().first()
-    if row is None:
-        return None
     skip = machine.mutable_columns | {machine.status_column}
-    fields = {f.name: plain(row[f.column_name]) for f in entity.fields.values() if f.column_name not in skip and f.type != "password"}
-    children: dict[str, list[dict[str, Any]]] = {}
-    for child in entity.children:
-        child_spec = spec.entities[child.entity]
-        child_table = models.tables[child.entity]
-        via = child_spec.fields[child.via].column_name
-        mutable = machine.child_mutable.get(child.name, frozenset())
-        rows = db.execute(select(child_table).where(child_table.c[via] == record_id).order_by(child_table.c.id)).mappings()
-        children[child.name] = [
-            {
-                "id": r["id"],
-                **{
-                    f.name: plain(r[f.column_name])
-                    for f in child_spec.fields.values()
-                    if f.column_name not in mutable and f.name != child.via and f.type != "password"
-                },
-            }
-            for r in rows
-        ]
-    return {"fields": fields, "children": children}
+    fields = [f for f in entity.fields.values() if f.column_name not in skip and f.type != "password"]
+    wanted = sorted(set(record_ids))
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        for row in db.execute(select(table).where(table.c.id.in_(chunk))).mappings():
+            out[row["id"]] = {"fields": {f.name: plain(row[f.column_name]) for f in fields}, "children": {}}
+        for child in entity.children:
+            child_spec = spec.entities[child.entity]
+            child_table = models.tables[child.entity]
+            via = child_spec.fields[child.via].column_name
+            mutable = machine.child_mutable.get(child.name, frozenset())
+            kept = [f for f in child_spec.fields.values() if f.column_name not in mutable and f.name != child.via and f.type != "password"]
+            for snapshot in (out[i] for i in chunk if i in out):
+                snapshot["children"][child.name] = []
+            rows = db.execute(select(child_table).where(child_table.c[via].in_(chunk)).order_by(child_table.c.id)).mappings()
+            for r in rows:
+                parent = out.get(r[via])
+                if parent is not None:
+                    parent["children"][child.name].append({"id": r["id"], **{f.name: plain(r[f.column_name]) for f in kept}})
+    return out
 
 
 # --- appending -----------------------------------------------------------------------------------
 
 
+@dataclass
+class PendingEntry:
+    """An entry of a batch (app/engine/store.Batch), written with the others at its end; its
+    snapshot is read then (`machine` set) or was given."""
+
+    entity: EntitySpec
+    record_id: int
+    event: str
+    payload: Mapping[str, Any]
+    snapshot: Mapping[str, Any] | None
+    machine: Machine | None = None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
+
+
 def append_entry(
     store: Store, entity: EntitySpec, record_id: int, event: str, payload: Mapping[str, Any], snapshot: Mapping[str, Any] | None
 ) -> int:
-    """Add one entry in the store's transaction; returns its number."""
+    """Add one entry in the store's transaction; returns its number (0 during a batch: it is
+    written at the batch's end)."""
+    from app.engine.store import Batch
+
+    batch = Batch.of(store.session)
+    if batch is not None:
+        batch.audits.append(PendingEntry(entity, int(record_id), event, payload, snapshot))
+        return 0
+    return _write(store, [PendingEntry(entity, int(record_id), event, payload, snapshot)])
+
+
+def write_pending(store: Store, entries: list[PendingEntry]) -> int:
+    """The entries of a batch, in their order: snapshots read, numbered, chained, inserted."""
+    return _write(store, entries) if entries else 0
+
+
+def _write(store: Store, entries: list[PendingEntry]) -> int:
     session = store.session
     table = store.rt.models.audit
-    number = store.next_counter(AUDIT_COUNTER)  # locks the counter row: appends queue here
-    prev = session.execute(select(table.c.hash).where(table.c.id < number).order_by(table.c.id.desc()).limit(1)).scalar()
-    body = dict(payload)
-    if snapshot is not None:
-        body["snapshot"] = snapshot
-    entry: dict[str, Any] = {
-        "id": number,
-        "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0).isoformat(),
-        "entity": entity.name,
-        "record_id": int(record_id),
-        "event": event,
-        "payload": canonical(body),
-        "snapshot_hash": sha256(canonical(snapshot)) if snapshot is not None else "",
-    }
+    snapshots: dict[tuple[str, int], Any] = {}
+    by_machine: dict[str, tuple[Machine, list[int]]] = {}
+    for e in entries:
+        if e.machine is not None:
+            by_machine.setdefault(e.entity.name, (e.machine, []))[1].append(e.record_id)
+    for name, (machine, ids) in by_machine.items():
+        for record_id, snapshot in read_snapshots(session, store.rt.models, store.spec, machine, ids).items():
+            snapshots[(name, record_id)] = snapshot
+    last = store.next_counter(AUDIT_COUNTER, len(entries))  # locks the counter row: appends queue here
+    first = last - len(entries) + 1
+    prev = session.execute(select(table.c.hash).where(table.c.id < first).order_by(table.c.id.desc()).limit(1)).scalar()
     prev_hash = prev or GENESIS
-    session.execute(
-        insert(table).values(
-            **{**entry, "at": dt.datetime.fromisoformat(entry["at"])},
-            prev_hash=prev_hash,
-            hash=entry_hash(prev_hash, entry),
-        )
-    )
-    return number
+    at = _now()
+    rows = []
+    for number, e in enumerate(entries, start=first):
+        snapshot = snapshots.get((e.entity.name, e.record_id)) if e.machine is not None else e.snapshot
+        body = dict(e.payload)
+        if snapshot is not None:
+            body["snapshot"] = snapshot
+        entry: dict[str, Any] = {
+            "id": number,
+            "at": at,
+            "entity": e.entity.name,
+            "record_id": e.record_id,
+            "event": e.event,
+            "payload": canonical(body),
+            "snapshot_hash": sha256(canonical(snapshot)) if snapshot is not None else "",
+        }
+        digest = entry_hash(prev_hash, entry)
+        rows.append({**entry, "at": dt.datetime.fromisoformat(at), "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    session.execute(insert(table), rows)
+    return last
 
 
 def append(store: Store, entity: EntitySpec, obj: Record, transition: TransitionSpec, before: str, after: str) -> int:
-    """The entry of a transition with `audit: true` (the record is flushed: stored = in memory)."""
+    """The entry of a transition with `audit: true` (the record is flushed: stored = in memory;
+    during a batch, its snapshot is read at the batch's end, once every record is flushed)."""
+    from app.engine.store import Batch
+
     machine = machine_of(obj)
     if machine is None:
         raise ValueError(f"'{entity.name}' has no workflow to audit")
-    snapshot = read_snapshot(store.session, store.rt.models, store.spec, machine, obj.id)
     payload = {
         "transition": transition.name,
         "from": before,
@@ -156,7 +226,12 @@ def append(store: Store, entity: EntitySpec, obj: Record, transition: Transition
         "locked": machine.locked(after),
         "user": store.principal.login,
     }
-    return append_entry(store, entity, obj.id, transition.name, payload, snapshot)
+    entry = PendingEntry(entity, int(obj.id), transition.name, payload, None, machine)
+    batch = Batch.of(store.session)
+    if batch is not None:
+        batch.audits.append(entry)
+        return 0
+    return _write(store, [entry])
 
 
 # --- verification --------------------------------------------------------------------------------

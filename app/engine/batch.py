@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from app.engine.models import Record
-from app.engine.store import Store, StoreError
-from app.engine.workflow import TransitionResult, run_transition
+from app.engine.store import NewRecord, Store, StoreError
+from app.engine.workflow import TransitionResult
+from app.engine.workflow import run_transition_many as workflow_run_many
 
 MAX_BATCH = 10_000
 
@@ -35,20 +36,13 @@ def _check_size(count: int) -> None:
 def create_many(store: Store, entity_name: str, rows: Sequence[Mapping[str, Any]]) -> list[Record]:
     """Create every row of `rows` (as Store.create would), in the store's transaction."""
     _check_size(len(rows))
-    created = []
-    for index, data in enumerate(rows):
-        try:
-            created.append(store.create(entity_name, data))
-        except StoreError as exc:
-            exc.field = f"records[{index}].{exc.field}" if exc.field else f"records[{index}]"
-            store.session.rollback()
-            raise
-    return created
+    return store.create_many(entity_name, [NewRecord(data) for data in rows])
 
 
 def run_transition_many(
     store: Store, entity_name: str, record_ids: Sequence[Any], name: str, params: Mapping[str, Any] | None = None
 ) -> list[TransitionResult]:
-    """Run the transition `name` on every record, in order, in the store's transaction."""
+    """Run the transition `name` on every record, in the store's transaction; a refusal names
+    the record (its message starts with it, `field` is `ids[i]`) and changes nothing."""
     _check_size(len(record_ids))
-    return [run_transition(store, entity_name, record_id, name, params) for record_id in record_ids]
+    return workflow_run_many(store, entity_name, list(record_ids), name, params)

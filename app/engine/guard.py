@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 
 from app.engine.models import Models, Record
 from app.engine.store import StoreError
@@ -157,7 +158,7 @@ def changed_columns(obj: Record) -> set[str]:
     mapper = state.mapper
     # Only the attributes set since the load can have changed (a flush looks at no other).
     for key in list(state.committed_state):
-        if not state.attrs[key].history.has_changes():
+        if not state.get_history(key, PASSIVE_NO_INITIALIZE).has_changes():
             continue  # set back to its stored value
         prop = mapper.get_property(key)
         if key in mapper.relationships:
@@ -169,7 +170,7 @@ def changed_columns(obj: Record) -> set[str]:
 
 def original_value(session: Session, obj: Record, column: str) -> Any:
     """The column's value as stored (before this flush's changes)."""
-    history = inspect(obj).attrs[column].history
+    history = inspect(obj).get_history(column, PASSIVE_NO_INITIALIZE)
     if history.deleted:
         return history.deleted[0]
     if history.unchanged:
@@ -181,8 +182,11 @@ def original_value(session: Session, obj: Record, column: str) -> Any:
     return session.connection().execute(select(table.c[column]).where(table.c.id == identity[0])).scalar()
 
 
-def _parent_state(session: Session, lock: ParentLock, parent_id: int) -> tuple[Any, Any]:
-    """(parent object or id, its stored state)."""
+def _parent_state(session: Session, lock: ParentLock, parent_id: int, new: dict[tuple[type, int], Any]) -> tuple[Any, Any]:
+    """(parent object or id, its stored state); `new`: the records of this flush, by class and id."""
+    pending = new.get((lock.parent_cls, parent_id))
+    if pending is not None:  # inserted by this flush: its state is the one it is created in
+        return pending, original_value(session, pending, lock.machine.status_column)
     key = inspect(lock.parent_cls).identity_key_from_primary_key((parent_id,))
     parent = session.identity_map.get(key)
     if parent is not None and inspect(parent).identity is not None:
@@ -226,6 +230,7 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
 
 def _check_children(session: Session) -> None:
     dirty = set(map(id, session.dirty))
+    new = {(type(o), o.id): o for o in session.new if getattr(o, "id", None) is not None}
     for obj in chain(list(session.deleted), list(session.dirty), list(session.new)):
         locks: tuple[ParentLock, ...] = getattr(type(obj), "__locked_parents__", ())
         if not locks:
@@ -244,7 +249,7 @@ def _check_children(session: Session) -> None:
             if inspect(obj).identity is not None:
                 parents.add(original_value(session, obj, lock.via_column))
             for parent_id in parents - {None}:
-                parent, state = _parent_state(session, lock, parent_id)
+                parent, state = _parent_state(session, lock, parent_id, new)
                 if lock.machine.locked(state):
                     if not isinstance(parent, Record):  # for its title in the message
                         parent = session.get(lock.parent_cls, parent_id) or parent

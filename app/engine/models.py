@@ -46,7 +46,7 @@ AUDIT_TABLE = "comptoir_audit"  # append-only, hash-chained (app/engine/audit.py
 LOG_TABLE = "comptoir_log"  # what happened to a record: transitions and their messages
 
 
-def _utcnow() -> dt.datetime:
+def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
@@ -120,8 +120,8 @@ def build_tables(spec: AppSpec) -> tuple[MetaData, dict[str, Table], Table, Tabl
         indexed = _indexed_fields(entity)
         columns: list[Any] = [
             Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("created_at", DateTime, nullable=False, default=_utcnow),
-            Column("updated_at", DateTime, nullable=False, default=_utcnow, onupdate=_utcnow, index=True),
+            Column("created_at", DateTime, nullable=False, default=utcnow),
+            Column("updated_at", DateTime, nullable=False, default=utcnow, onupdate=utcnow, index=True),
             Column("created_by", String(100), nullable=True),
             Column("updated_by", String(100), nullable=True),
             Column("version", Integer, nullable=False, default=1),
@@ -154,7 +154,7 @@ def build_tables(spec: AppSpec) -> tuple[MetaData, dict[str, Table], Table, Tabl
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         Column("token_hash", String(64), nullable=False, unique=True),
-        Column("created_at", DateTime, nullable=False, default=_utcnow),
+        Column("created_at", DateTime, nullable=False, default=utcnow),
     )
     return metadata, tables, counters, tokens
 
@@ -170,7 +170,7 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
         Column("target_id", Integer, nullable=False),
         Column("kind", String(20), nullable=False),  # "child": target made from source; "parent"
         Column("transition", String(100), nullable=True),
-        Column("created_at", DateTime, nullable=False, default=_utcnow),
+        Column("created_at", DateTime, nullable=False, default=utcnow),
         Index(f"ix_{LINK_TABLE}_source", "source_entity", "source_id", "id"),
     )
     audit = Table(
@@ -191,7 +191,7 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
         LOG_TABLE,
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("at", DateTime, nullable=False, default=_utcnow),
+        Column("at", DateTime, nullable=False, default=utcnow),
         Column("entity", String(100), nullable=False),
         Column("record_id", Integer, nullable=False),
         Column("login", String(100), nullable=True),

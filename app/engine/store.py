@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, cast, event, func, or_, select
+from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.numbering import format_number, period_key
 from app.engine.expressions import evaluate_default
 from app.engine.fieldtypes import FIELD_TYPES, FieldError, parse_value, to_json
-from app.engine.models import Record
+from app.engine.models import Record, utcnow
 from app.engine.permissions import Principal
 from app.engine.rules import check_frozen, check_matches, same_value, values_after
 from app.engine.runtime import Runtime
@@ -41,6 +42,23 @@ class StoreError(Exception):
 
 def _m(fr: str, en: str) -> str:
     return f"{fr} / {en}"
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One record to create: the user's data, the engine's own values (parsed, allowed on
+    read-only fields) and those of the i-th new row of each collection."""
+
+    data: Mapping[str, Any]
+    system_values: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    child_system_values: Mapping[str, list[Mapping[str, Any]]] = dataclass_field(default_factory=dict)
+
+
+def _in_batch(exc: StoreError, index: int, count: int) -> StoreError:
+    """The refusal of the `index`-th of `count` records, named so when there are several."""
+    if count > 1:
+        exc.field = f"records[{index}].{exc.field}" if exc.field else f"records[{index}]"
+    return exc
 
 
 @dataclass
@@ -238,24 +256,143 @@ class Store:
         (e.g. a conversion's link back to its source), parsed but allowed on read-only fields;
         `child_system_values[collection][i]` likewise for the i-th new row of a collection
         (a copied line's link to its source line)."""
+        return self.create_many(entity_name, [NewRecord(data, system_values or {}, child_system_values or {})])[0]
+
+    def create_many(self, entity_name: str, items: Iterable[NewRecord]) -> list[Record]:
+        """New records, as `create` makes one, in three steps whatever their number: every
+        record is parsed and checked, then all are inserted at once; their child rows are added
+        and the entity's computes run on them in memory; one last flush inserts the rows and
+        writes the totals. A refusal names the record (`records[i]`) when there are several."""
         entity = self.entity(entity_name)
         self.require(entity.name, "create")
-        values, children = self._parse(entity, data, creating=True)
-        values.update(self._system_values(entity, system_values or {}))
+        batch = list(items)
         workflow = self.spec.workflows.get(entity.name)
-        if workflow is not None:
-            values[workflow.field] = workflow.initial  # a new record starts in the initial state
-        self._apply_defaults(entity, values)
-        self._check_required(entity, values, creating=True)
-        check_matches(self.session, self.rt, entity, values_after(entity, None, values))
+        made: list[tuple[Record, dict[str, list[Mapping[str, Any]]], NewRecord]] = []
+        with self.session.no_autoflush:  # the checks' queries need none of the new records
+            for index, item in enumerate(batch):
+                try:
+                    values, children = self._parse(entity, item.data, creating=True)
+                    values.update(self._system_values(entity, item.system_values))
+                    if workflow is not None:
+                        values[workflow.field] = workflow.initial  # a new record starts in the initial state
+                    self._apply_defaults(entity, values)
+                    self._check_required(entity, values, creating=True)
+                    check_matches(self.session, self.rt, entity, values_after(entity, None, values))
+                    obj = self._new_object(entity, values)
+                    self._number(entity, obj)
+                except StoreError as exc:
+                    self.session.rollback()
+                    raise _in_batch(exc, index, len(batch))
+                made.append((obj, children, item))
+            self._give_ids(entity, [obj for obj, _c, _i in made])
+            for obj, _children, _item in made:
+                self.session.add(obj)
+            cache = _ChildRows.of(self.session)
+            written: list[tuple[Record, dict[str, list[Record]]]] = []
+            for index, (obj, children, item) in enumerate(made):
+                try:
+                    written.append((obj, self._add_children(entity, obj, children, item.child_system_values)))
+                except StoreError as exc:
+                    self.session.rollback()
+                    raise _in_batch(exc, index, len(batch))
+            for child in entity.children:
+                self._give_ids(self.spec.entities[child.entity], [r for _o, rows in written for r in rows.get(child.name, [])])
+        for obj, rows in written:  # the new rows are all their rows, flushed or not
+            for child in entity.children:
+                cache.put_fresh((child.entity, child.via, obj.id), self._in_order(child.entity, rows.get(child.name, [])))
+        for index, (obj, _rows) in enumerate(written):
+            try:
+                self._compute(entity, obj, flush=False)
+            except StoreError as exc:
+                self.session.rollback()
+                raise _in_batch(exc, index, len(batch))
+        still = set(cache.fresh)  # not dropped by a compute adding rows (deduct_prepaid…)
+        self._insert_new(entity, made, written)
+        for obj, rows in written:  # flushed: kept as ordinary entries
+            for child in entity.children:
+                if (child.entity, child.via, obj.id) in still:
+                    self._keep_new_rows(cache, child.entity, child.via, obj.id, rows.get(child.name, []))
+        return [obj for obj, _children, _item in made]
+
+    def _insert_new(self, entity: EntitySpec, made: list[Any], written: list[tuple[Record, dict[str, list[Record]]]]) -> None:
+        """Insert the new records and their rows: each table by one multi-row INSERT, instead of
+        the unit of work's bookkeeping per object, then the records become persistent with what
+        was inserted as their loaded state; whatever else is pending (rows added by a compute)
+        is flushed after them. The flush-time guard has nothing to check on them — new
+        records in their initial state and their own rows — unless that state is locked: then,
+        and when a compute flushed them already, the ordinary flush does it all."""
+        machine = getattr(self.rt.models.cls(entity.name), "__workflow__", None)
+        locked_start = machine is not None and machine.locked(machine.spec.initial)
+        groups: list[tuple[EntitySpec, list[Record]]] = [(entity, [obj for obj, _c, _i in made])]
+        groups += [(self.spec.entities[c.entity], [r for _o, rows in written for r in rows.get(c.name, [])]) for c in entity.children]
+        pending = self.session._new
+        if locked_start or any(inspect(o) not in pending for _spec, objs in groups for o in objs):
+            self._flush(entity)
+            return
+        stamp = utcnow()
+        try:
+            for spec, objs in groups:
+                if not objs:
+                    continue
+                table = self.rt.models.tables[spec.name]
+                keys = [c.key for c in table.columns]
+                for obj in objs:
+                    self.session.expunge(obj)
+                    values = obj.__dict__
+                    for key in ("created_at", "updated_at"):
+                        if values.get(key) is None:
+                            setattr(obj, key, stamp)
+                    if values.get("version") is None:
+                        obj.version = 1  # type: ignore[attr-defined]
+                    for key in keys:
+                        if key not in values:
+                            setattr(obj, key, None)  # inserted as NULL, and known to be so
+                with self.session.no_autoflush:  # the rows still pending wait for their records
+                    self.session.execute(insert(table), [{k: o.__dict__[k] for k in keys} for o in objs])
+                for obj in objs:
+                    make_transient_to_detached(obj)
+                    self.session.add(obj)
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise self._integrity(entity, exc) from None
+        self._flush(entity)  # what the computes added (deduction rows…), after the records
+
+    def _give_ids(self, entity: EntitySpec, objs: list[Record]) -> None:
+        """Ids for new records, taken before they are inserted: their rows can then point to
+        them, the computes run before the insert (no second write of the totals), and the
+        rows of one table go in one statement (without ids given, SQLite's driver inserts
+        them one by one to learn each id). PostgreSQL: the table's own sequence. SQLite: its
+        rule, the largest id + 1, read once this transaction holds the database's write lock."""
+        if not objs:
+            return
+        table = self.rt.models.tables[entity.name]
+        count = len(objs)
+        if self.session.get_bind().dialect.name == "postgresql":
+            ids = list(
+                self.session.execute(
+                    select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(func.generate_series(1, count))
+                ).scalars()
+            )
+        else:
+            # a write that changes nothing takes SQLite's write lock until the transaction ends
+            self.session.execute(
+                table.update().where(table.c.id == -1).values(id=table.c.id).execution_options(comptoir_lock=True)
+            )
+            stored = int(self.session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+            model = self.rt.models.cls(entity.name)
+            waiting = [o.id for o in self.session._new.values() if isinstance(o, model) and o.id is not None]
+            first = max([stored, *waiting]) + 1  # and past those given but not inserted yet
+            ids = list(range(first, first + count))
+        for obj, new_id in zip(objs, ids):
+            obj.id = new_id
+
+    def _new_object(self, entity: EntitySpec, values: Mapping[str, Any]) -> Record:
+        """A new, unsaved record with these values (the flush writes NULL in the other columns)."""
         obj = self.rt.models.cls(entity.name)()
-        self._assign(entity, obj, values)
-        self._number(entity, obj)
+        fields = entity.fields
+        for name, value in values.items():
+            setattr(obj, fields[name].column_name, value)
         obj.created_by = obj.updated_by = self.principal.login  # type: ignore[attr-defined]
-        self.session.add(obj)
-        self._flush(entity)
-        self._write_children(entity, obj, children, child_system_values or {}, new_parent=True)
-        self._compute(entity, obj)
         return obj
 
     def _system_values(self, entity: EntitySpec, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,7 +423,7 @@ class Store:
         self._compute(entity, obj)
         return obj
 
-    def _compute(self, entity: EntitySpec, obj: Record) -> None:
+    def _compute(self, entity: EntitySpec, obj: Record, *, flush: bool = True) -> None:
         """The entity's compute verbs (e.g. document totals), after the children are written."""
         if not entity.computes:
             return
@@ -295,7 +432,8 @@ class Store:
         ctx = VerbContext(store=self, entity=entity, record=obj)
         for compute in entity.computes:
             implementation(compute.verb)(ctx, compute.args)
-        self._flush(entity, obj)
+        if flush:
+            self._flush(entity, obj)
 
     def recompute(self, entity: EntitySpec, obj: Record) -> None:
         """Run the entity's computes again (a verb changed its children)."""
@@ -309,6 +447,14 @@ class Store:
         if obj is not None:
             self._compute(entity, obj)
         return obj
+
+    def recompute_pending(self, entity_name: str, record_id: Any) -> None:
+        """Run now the recompute of this record that a batch of transitions has put off to its
+        end (`VerbContext.then_once`), so that what is read from it is up to date."""
+        batch = Batch.of(self.session)
+        consequence = batch.once.pop(("recompute", entity_name, int(record_id)), None) if batch is not None else None
+        if consequence is not None:
+            consequence()
 
     def flush(self, entity: EntitySpec) -> None:
         """Flush pending changes, turning database refusals into StoreError (409)."""
@@ -510,8 +656,13 @@ class Store:
         """Refuse a date before the last one numbered in the series `key` (row locked), then
         record it: numbers of a series follow the dates."""
         table = self.rt.models.counters
-        self._counter_row(key)
-        last = self.session.execute(select(table.c.last_date).where(table.c.key == key).with_for_update()).scalar_one()
+        batch = Batch.of(self.session)
+        if batch is not None and key in batch.last_dates:
+            last = batch.last_dates[key]  # the row is locked by this transaction since it was read
+        else:
+            with self.session.no_autoflush:
+                self._counter_row(key)
+                last = self.session.execute(select(table.c.last_date).where(table.c.key == key).with_for_update()).scalar_one()
         if last is not None and day < last:
             raise StoreError(
                 422,
@@ -523,7 +674,11 @@ class Store:
                 ),
                 field=field.name,
             )
-        if last is None or day > last:
+        if batch is not None:
+            batch.last_dates[key] = day if last is None or day > last else last
+            if last is None or day > last:
+                batch.dates_changed.add(key)
+        elif last is None or day > last:
             self.session.execute(table.update().where(table.c.key == key).values(last_date=day))
 
     def _counter_row(self, key: str) -> None:
@@ -536,17 +691,36 @@ class Store:
         else:
             self.session.execute(table.insert().prefix_with("OR IGNORE").values(key=key, value=0))
 
-    def next_counter(self, key: str) -> int:
-        """Increment a named counter in the current transaction: one UPDATE … RETURNING takes
-        the row lock (concurrent callers queue there until the first one commits) and answers
-        the new value; the row is created first when it does not exist yet."""
+    def next_counter(self, key: str, count: int = 1) -> int:
+        """Increment a named counter by `count` in the current transaction and answer its new
+        value: one UPDATE … RETURNING takes the row lock (concurrent callers queue there until
+        the first one commits); the row is created first when it does not exist yet. During a
+        batch (see Batch) a counter already locked goes up in memory and is written at its end."""
+        batch = Batch.of(self.session)
+        if batch is not None and key in batch.counters:
+            batch.counters[key] += count
+            return batch.counters[key]
         table = self.rt.models.counters
-        bump = table.update().where(table.c.key == key).values(value=table.c.value + 1).returning(table.c.value)
-        value = self.session.execute(bump).scalar()
-        if value is None:
-            self._counter_row(key)
-            value = self.session.execute(bump).scalar_one()
+        bump = table.update().where(table.c.key == key).values(value=table.c.value + count).returning(table.c.value)
+        with self.session.no_autoflush:  # the counters depend on no pending record
+            value = self.session.execute(bump).scalar()
+            if value is None:
+                self._counter_row(key)
+                value = self.session.execute(bump).scalar_one()
+        if batch is not None:
+            batch.counters[key] = batch.written[key] = int(value)
         return int(value)
+
+    def write_counters(self, batch: Batch) -> None:
+        """The counters and series dates a batch moved in memory, written (their rows are locked)."""
+        table = self.rt.models.counters
+        for key, value in batch.counters.items():
+            if batch.written.get(key) != value:
+                self.session.execute(table.update().where(table.c.key == key).values(value=value))
+                batch.written[key] = value
+        for key in sorted(batch.dates_changed):
+            self.session.execute(table.update().where(table.c.key == key).values(last_date=batch.last_dates[key]))
+        batch.dates_changed.clear()
 
     # --- children ----------------------------------------------------------------------
 
@@ -576,19 +750,15 @@ class Store:
         parent: Record,
         children: Mapping[str, list[Mapping[str, Any]]],
         system_rows: Mapping[str, list[Mapping[str, Any]]] | None = None,
-        *,
-        new_parent: bool = False,
     ) -> None:
-        cache = _ChildRows.of(self.session)
+        """The collections given in an update: rows with an id are changed, rows without one
+        added, rows left out removed."""
         for child in entity.children:
             if child.name not in children:
-                if new_parent:
-                    cache.put((child.entity, child.via, parent.id), [])  # a new record has no rows yet
                 continue
             child_spec = self.spec.entities[child.entity]
-            existing = {} if new_parent else {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
+            existing = {row.id: row for row in self._child_rows(child.entity, child.via, parent.id)}
             kept: set[int] = set()
-            created: list[Record] = []
             for index, item in enumerate(children[child.name]):
                 if not isinstance(item, Mapping):
                     raise StoreError(422, "invalid", _m("objet attendu", "an object is expected"), field=f"{child.name}[{index}]")
@@ -611,23 +781,8 @@ class Store:
                         existing[row_id].updated_by = self.principal.login  # type: ignore[attr-defined]
                         kept.add(row_id)
                     else:
-                        self.require(child.entity, "create")
-                        values, _ = self._parse(child_spec, data, creating=True)
                         forced = (system_rows or {}).get(child.name) or []
-                        if index < len(forced):
-                            values.update(self._system_values(child_spec, forced[index]))
-                        values[child.via] = parent.id
-                        self._apply_defaults(child_spec, values)
-                        order = child_spec.fields.get(child.order_by or "")
-                        if order is not None and order.type == "integer" and values.get(order.name) in (None, 0):
-                            values[order.name] = index + 1  # a new row without a place takes its place in the list
-                        self._check_required(child_spec, values, creating=True)
-                        check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
-                        row = self.rt.models.cls(child.entity)()
-                        self._assign(child_spec, row, values)
-                        row.created_by = row.updated_by = self.principal.login  # type: ignore[attr-defined]
-                        self.session.add(row)
-                        created.append(row)
+                        self._new_child(child, child_spec, parent, index, data, forced)
                 except StoreError as exc:
                     exc.field = f"{child.name}[{index}].{exc.field}" if exc.field else f"{child.name}[{index}]"
                     raise
@@ -636,18 +791,71 @@ class Store:
                     self.require(child.entity, "delete")
                     self.session.delete(row)
             self._flush(child_spec)
-            if new_parent:
-                self._keep_new_rows(cache, child.entity, child.via, parent.id, created)
 
-    def _keep_new_rows(self, cache: _ChildRows, child_entity: str, via: str, parent_id: int, rows: list[Record]) -> None:
-        """The rows just written for a new record are all its rows: keep them, in the order a
-        query would give (order field, then id), unless an order value is missing (NULLs sort
-        differently on SQLite and PostgreSQL)."""
+    def _new_child(
+        self, child: Any, child_spec: EntitySpec, parent: Record, index: int, data: Mapping[str, Any], forced: list[Mapping[str, Any]]
+    ) -> Record:
+        """The `index`-th row of a collection, new, added to the session (not flushed)."""
+        self.require(child.entity, "create")
+        values, _ = self._parse(child_spec, data, creating=True)
+        if index < len(forced):
+            values.update(self._system_values(child_spec, forced[index]))
+        values[child.via] = parent.id
+        self._apply_defaults(child_spec, values)
+        order = child_spec.fields.get(child.order_by or "")
+        if order is not None and order.type == "integer" and values.get(order.name) in (None, 0):
+            values[order.name] = index + 1  # a new row without a place takes its place in the list
+        self._check_required(child_spec, values, creating=True)
+        check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
+        row = self._new_object(child_spec, values)
+        self.session.add(row)
+        return row
+
+    def _add_children(
+        self,
+        entity: EntitySpec,
+        parent: Record,
+        children: Mapping[str, list[Mapping[str, Any]]],
+        system_rows: Mapping[str, list[Mapping[str, Any]]],
+    ) -> dict[str, list[Record]]:
+        """The rows of a new record's collections, added to the session (not flushed)."""
+        out: dict[str, list[Record]] = {}
+        for child in entity.children:
+            items = children.get(child.name)
+            if items is None:
+                continue
+            child_spec = self.spec.entities[child.entity]
+            forced = system_rows.get(child.name) or []
+            rows = out[child.name] = []
+            for index, item in enumerate(items):
+                try:
+                    if not isinstance(item, Mapping):
+                        raise StoreError(422, "invalid", _m("objet attendu", "an object is expected"))
+                    if _row_id(item.get("id")) is not None:
+                        raise StoreError(422, "invalid", _m(f"ligne n° {item.get('id')} inconnue", f"unknown row {item.get('id')}"), field="id")
+                    data = {k: v for k, v in item.items() if k != child.via}
+                    rows.append(self._new_child(child, child_spec, parent, index, data, forced))
+                except StoreError as exc:
+                    exc.field = f"{child.name}[{index}].{exc.field}" if exc.field else f"{child.name}[{index}]"
+                    raise
+        return out
+
+    def _in_order(self, child_entity: str, rows: list[Record]) -> list[Record] | None:
+        """New rows in the order a query would give them (order field, then id = the order
+        they were added in); None if an order value is missing (NULLs sort differently on
+        SQLite and PostgreSQL)."""
         spec = self.spec.entities[child_entity]
         columns = [spec.fields[o].column_name for o in _child_order(self.rt, child_entity)]
         if any(getattr(r, c) is None for r in rows for c in columns):
-            return
-        cache.put((child_entity, via, parent_id), sorted(rows, key=lambda r: (*(getattr(r, c) for c in columns), r.id)))
+            return None
+        return sorted(rows, key=lambda r: tuple(getattr(r, c) for c in columns))  # stable: then as added
+
+    def _keep_new_rows(self, cache: _ChildRows, child_entity: str, via: str, parent_id: int, rows: list[Record]) -> None:
+        """The rows just written for a new record are all its rows: keep them, in the order a
+        query would give."""
+        ordered = self._in_order(child_entity, rows)
+        if ordered is not None:
+            cache.put((child_entity, via, parent_id), ordered)
 
     # --- output ------------------------------------------------------------------------
 
@@ -667,19 +875,55 @@ class Store:
         return out
 
 
+class Batch:
+    """What a batch of transitions (app/engine/batch.py) writes once at its end instead of once
+    per record: counters already locked by this transaction (they go up in memory), the
+    series' last dates, the records' log and audit entries, and the recomputes asked by several
+    records (a client's outstanding, once). Kept in the session's info while the batch runs."""
+
+    INFO_KEY = "comptoir.batch"
+
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+        self.written: dict[str, int] = {}
+        self.last_dates: dict[str, Any] = {}
+        self.dates_changed: set[str] = set()
+        self.logs: list[dict[str, Any]] = []
+        self.audits: list[Any] = []  # app.engine.audit.PendingEntry
+        self.once: dict[Any, Any] = {}  # key -> consequence, run once at the end
+
+    @classmethod
+    def of(cls, session: Session) -> Batch | None:
+        return session.info.get(cls.INFO_KEY)
+
+    @classmethod
+    def begin(cls, session: Session) -> Batch:
+        batch = session.info[cls.INFO_KEY] = cls()
+        return batch
+
+    @staticmethod
+    def end(session: Session) -> None:
+        session.info.pop(Batch.INFO_KEY, None)
+
+
 _KEPT = "comptoir.kept_records"
 
 
 class _ChildRows:
     """Child rows read in a session, by (child entity, link field, parent id). An entry is used
     only while no row of its entity is pending (new, changed or deleted) in the session, and is
-    dropped when a flush writes rows of its entity, on commit and on rollback."""
+    dropped when a flush writes rows of its entity, on commit and on rollback.
+
+    A fresh entry holds the rows just added for a new record, not flushed yet: it is all the
+    record's rows, so it is used although they are pending — until another row of that entity
+    is added or a pending one removed (the entries of that entity are then dropped)."""
 
     INFO_KEY = "comptoir.child_rows"
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.rows: dict[tuple[str, str, int], list[Record]] = {}
+        self.fresh: set[tuple[str, str, int]] = set()
 
     @classmethod
     def of(cls, session: Session) -> _ChildRows:
@@ -687,6 +931,8 @@ class _ChildRows:
         if cache is None:
             cache = session.info[cls.INFO_KEY] = cls(session)
             event.listen(session, "after_flush", cache._flushed)
+            event.listen(session, "transient_to_pending", cache._attached)
+            event.listen(session, "pending_to_transient", cache._attached)
             for name in ("after_commit", "after_rollback", "after_soft_rollback"):
                 event.listen(session, name, cache._clear)
                 event.listen(session, name, lambda *_a: session.info.pop(_KEPT, None))
@@ -694,26 +940,57 @@ class _ChildRows:
 
     def get(self, key: tuple[str, str, int], model: type) -> list[Record] | None:
         rows = self.rows.get(key)
+        if rows is not None and key in self.fresh:
+            return rows
         if rows is None or _pending(self.session, model):
             return None  # pending rows: the query autoflushes them, which drops the entry
         return rows
 
     def put(self, key: tuple[str, str, int], rows: list[Record]) -> None:
         self.rows[key] = rows
+        self.fresh.discard(key)
+
+    def put_fresh(self, key: tuple[str, str, int], rows: list[Record] | None) -> None:
+        if rows is None:
+            self.rows.pop(key, None)
+            self.fresh.discard(key)
+            return
+        self.rows[key] = rows
+        self.fresh.add(key)
+
+    def _attached(self, _session: Session, obj: Any) -> None:
+        if self.fresh:
+            self._drop({getattr(getattr(obj, "__entity__", None), "name", None)})
 
     def _flushed(self, session: Session, _context: Any) -> None:
         written = {getattr(getattr(o, "__entity__", None), "name", None) for o in (*session.new, *session.dirty, *session.deleted)}
         if written:
-            self.rows = {k: v for k, v in self.rows.items() if k[0] not in written}
+            self._drop(written)
+
+    def _drop(self, entities: set[Any]) -> None:
+        self.rows = {k: v for k, v in self.rows.items() if k[0] not in entities}
+        self.fresh = {k for k in self.fresh if k[0] not in entities}
 
     def _clear(self, *_args: Any) -> None:
         self.rows = {}
+        self.fresh = set()
 
 
 def _pending(session: Session, model: type) -> bool:
-    return any(isinstance(o, model) for o in (*session.new, *session.deleted)) or any(
-        isinstance(o, model) and session.is_modified(o) for o in session.dirty
-    )
+    """Whether rows of `model` are new, deleted or changed in the session and not flushed yet.
+    Reads the session's own registers (what `session.new`, `.deleted` and `.dirty` are built
+    from) instead of building those lists: this runs before each read of child rows from the
+    cache, and a batch of transitions has thousands of changed records in the session."""
+    if any(isinstance(o, model) for o in session._new.values()):
+        return True
+    if any(isinstance(o, model) for o in session._deleted.values()):
+        return True
+    for state in session.identity_map._modified:
+        if state.class_ is model:
+            obj = state.obj()
+            if obj is not None and session.is_modified(obj):
+                return True
+    return False
 
 
 def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:

@@ -60,6 +60,18 @@ class VerbContext:
         else:
             self.consequences.append(consequence)
 
+    def then_once(self, key: Any, consequence: Callable[[], None]) -> None:
+        """Like `then`, for a consequence that only brings something up to date (a record's
+        computes run again): during a batch of transitions it runs once, at the batch's end,
+        however many records ask for it (see Store.recompute_pending)."""
+        from app.engine.store import Batch
+
+        batch = Batch.of(self.store.session) if self.transition is not None else None
+        if batch is not None:
+            batch.once.setdefault(key, consequence)
+        else:
+            self.then(consequence)
+
     def values(self, names: frozenset[str] | None = None) -> dict[str, Any]:
         """The record as an expression sees it (see `record_values`)."""
         return record_values(self.store, self.entity, self.record, names)
@@ -111,9 +123,19 @@ def record_values(
 ) -> dict[str, Any]:
     """Field values by field name (a link is the target's id), system columns, `user`, and the
     child collections as lists of dicts — those only when `names` asks for them."""
-    values: dict[str, Any] = {f.name: getattr(obj, f.column_name) for f in entity.fields.values() if f.type != "password"}
-    for name in SYSTEM_COLUMNS:
-        values[name] = getattr(obj, name, None)
+    if names is None:
+        values: dict[str, Any] = {f.name: getattr(obj, f.column_name) for f in entity.fields.values() if f.type != "password"}
+        for name in SYSTEM_COLUMNS:
+            values[name] = getattr(obj, name, None)
+    else:  # only what the expression reads
+        fields = entity.fields
+        values = {}
+        for name in names:
+            found = fields.get(name)
+            if found is not None and found.type != "password":
+                values[name] = getattr(obj, found.column_name)
+            elif name in SYSTEM_COLUMNS:
+                values[name] = getattr(obj, name, None)
     wanted = [c for c in entity.children if names is None or c.name in names]
     if wanted:
         rows = store.children(entity, obj)

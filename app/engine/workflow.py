@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import insert, select, update
 
-from app.engine.store import Store, StoreError
+from app.engine.store import Batch, Store, StoreError
 from app.engine.verbs import VerbContext, implementation, implemented, load_plugins
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.expressions import CompiledExpression, compile_expression
@@ -262,11 +262,7 @@ def run_consequence(store: Store, entity_name: str, record_id: Any, name: str) -
     return _run(store, entity_name, record_id, name, {}, internal=True)
 
 
-def _run(
-    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any], *, internal: bool = False
-) -> TransitionResult:
-    from app.engine import audit
-
+def _lookup(store: Store, entity_name: str, name: str, *, internal: bool) -> tuple[EntitySpec, Machine, TransitionSpec]:
     entity = store.entity(entity_name)
     machine = workflow_of(store, entity)
     transition = machine.spec.transitions.get(name) if machine is not None else None
@@ -274,7 +270,12 @@ def _run(
         if not internal:
             store.require(entity.name, "read")
         raise _unknown(entity, name, machine)
-    obj = lock_record(store, entity, record_id, internal=internal)
+    return entity, machine, transition
+
+
+def _check(store: Store, entity: EntitySpec, machine: Machine, transition: TransitionSpec, obj: Record, *, internal: bool) -> str:
+    """The record's state, once the transition is known to start from it, be allowed to this
+    user (unless `internal`) and have its condition met."""
     state = str(getattr(obj, machine.status_column))
     if "*" not in transition.sources and state not in transition.sources:
         allowed = [t.name for t in allowed_actions(store, entity, obj)]
@@ -300,28 +301,54 @@ def _run(
             f"condition non remplie : {transition.condition}", f"condition not met: {transition.condition}"
         )
         raise StoreError(422, "condition_failed", _m(text.fr, text.en))
+    return state
 
+
+def _effects(
+    store: Store, entity: EntitySpec, machine: Machine, transition: TransitionSpec, obj: Record, state: str, params: Mapping[str, Any]
+) -> tuple[VerbContext, str]:
+    """Run the effects, move the record to the target state, log and audit it (the caller has
+    made its columns writable in RUNNING)."""
+    from app.engine import audit
+
+    ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
+    for i, effect in enumerate(transition.effects):
+        when = machine.whens.get((transition.name, i))
+        if when is not None and not when.evaluate(ctx.values(when.names)):
+            continue
+        implementation(effect.verb)(ctx, effect.args)
+    target = transition.target or state
+    if target != state:
+        setattr(obj, machine.status_column, target)
+    obj.updated_by = store.principal.login  # type: ignore[attr-defined]
+    batch = Batch.of(store.session)
+    if batch is None:
+        store.flush(entity)
+    write_log(store, entity, obj, transition, state, target, ctx.messages)
+    if transition.audit:
+        audit.append(store, entity, obj, transition, state, target)
+    if batch is None:
+        store.flush(entity)
+    return ctx, target
+
+
+def _writable(machine: Machine, transition: TransitionSpec) -> frozenset[str]:
+    return machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
+
+
+def _run(
+    store: Store, entity_name: str, record_id: Any, name: str, params: Mapping[str, Any], *, internal: bool = False
+) -> TransitionResult:
+    entity, machine, transition = _lookup(store, entity_name, name, internal=internal)
+    obj = lock_record(store, entity, record_id, internal=internal)
+    state = _check(store, entity, machine, transition, obj, internal=internal)
     session = store.session
     key = (entity.name, int(obj.id))
     running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
     outer = running.get(key)  # a consequence may run a transition of the record under way
-    running[key] = machine.writes[transition.name] | {machine.status_column} | SYSTEM_WRITES
+    running[key] = _writable(machine, transition)
     try:
-        ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
-        for i, effect in enumerate(transition.effects):
-            when = machine.whens.get((transition.name, i))
-            if when is not None and not when.evaluate(ctx.values(when.names)):
-                continue
-            implementation(effect.verb)(ctx, effect.args)
-        target = transition.target or state
-        if target != state:
-            setattr(obj, machine.status_column, target)
-        obj.updated_by = store.principal.login  # type: ignore[attr-defined]
-        store.flush(entity)
-        write_log(store, entity, obj, transition, state, target, ctx.messages)
-        if transition.audit:
-            audit.append(store, entity, obj, transition, state, target)
-        store.flush(entity)
+        ctx, _target = _effects(store, entity, machine, transition, obj, state, params)
     finally:
         if outer is None:
             running.pop(key, None)
@@ -337,6 +364,98 @@ def _run(
     return TransitionResult(obj, transition, state, final, ctx.created, ctx.messages, ctx.warnings)
 
 
+def lock_records(store: Store, entity: EntitySpec, record_ids: list[int]) -> list[Record]:
+    """Many records read again under a row lock (as `lock_record`), a few queries for all;
+    404 names the first missing id."""
+    cls = store.rt.models.cls(entity.name)
+    session = store.session
+    store.require(entity.name, "read")
+    store.flush(entity)
+    table = store.rt.models.tables[entity.name]
+    found: dict[int, Record] = {}
+    wanted = sorted(set(record_ids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(
+                update(table).where(table.c.id.in_(chunk)).values(id=table.c.id).execution_options(comptoir_lock=True)
+            )
+        query = select(cls).where(cls.id.in_(chunk)).order_by(cls.id).with_for_update().execution_options(populate_existing=True)
+        for obj in session.scalars(query):
+            found[obj.id] = obj
+    for record_id in record_ids:
+        if record_id not in found:
+            raise StoreError(404, "not_found", _m(f"{entity.label.fr} n° {record_id} introuvable", f"{entity.label.en} {record_id} not found"))
+    return [found[record_id] for record_id in record_ids]
+
+
+def run_transition_many(
+    store: Store, entity_name: str, record_ids: list[Any], name: str, params: Mapping[str, Any] | None = None
+) -> list[TransitionResult]:
+    """Run one transition on many records in the store's transaction, as `run_transition` runs
+    it on each, all or nothing. The records are locked together; their changes are flushed
+    together at the end, with their log and audit entries, the counters they moved, and the
+    recomputes they asked for (each once). A refusal names the record and rolls back."""
+    try:
+        return _run_many(store, entity_name, record_ids, name, params or {})
+    except BaseException:
+        Batch.end(store.session)
+        store.session.rollback()
+        raise
+
+
+def _run_many(store: Store, entity_name: str, record_ids: list[Any], name: str, params: Mapping[str, Any]) -> list[TransitionResult]:
+    from app.engine import audit
+
+    entity, machine, transition = _lookup(store, entity_name, name, internal=False)
+    ids = []
+    for index, raw in enumerate(record_ids):
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            raise StoreError(422, "invalid", _m(f"identifiant invalide : « {raw} »", f"invalid id '{raw}'"), field=f"ids[{index}]") from None
+    if len(set(ids)) != len(ids):
+        raise StoreError(422, "invalid", _m("identifiant donné deux fois", "an id is given twice"), field="ids")
+    objs = lock_records(store, entity, ids)
+    session = store.session
+    running: dict[tuple[str, int], frozenset[str]] = session.info.setdefault(RUNNING, {})
+    writable = _writable(machine, transition)
+    batch = Batch.begin(session)
+    results: list[TransitionResult] = []
+    keys = [(entity.name, int(obj.id)) for obj in objs]
+    try:
+        for index, obj in enumerate(objs):
+            try:
+                state = _check(store, entity, machine, transition, obj, internal=False)
+                running[keys[index]] = writable
+                ctx, target = _effects(store, entity, machine, transition, obj, state, params)
+                for consequence in ctx.consequences:
+                    consequence()
+            except StoreError as exc:
+                exc.message = f"{record_name(obj)} : {exc.message}"
+                exc.args = (exc.message,)
+                exc.field = f"ids[{index}]" + (f".{exc.field}" if exc.field else "")
+                raise
+            results.append(TransitionResult(obj, transition, state, target, ctx.created, ctx.messages, ctx.warnings))
+        store.flush(entity)
+        store.write_counters(batch)
+        if batch.logs:
+            session.execute(insert(store.rt.models.log), batch.logs)
+        audit.write_pending(store, batch.audits)
+        store.write_counters(batch)  # the audit counter
+        once = list(batch.once.values())
+    finally:
+        Batch.end(session)
+        for key in keys:
+            running.pop(key, None)
+    for consequence in once:
+        consequence()
+    store.flush(entity)
+    for result in results:
+        result.to_state = str(getattr(result.record, machine.status_column))
+    return results
+
+
 # --- the record's log ------------------------------------------------------------------------
 
 
@@ -345,17 +464,20 @@ def write_log(
 ) -> None:
     """One entry per transition: who, when, from and to, and the `log` verbs' messages."""
     label = Label(" ; ".join(m.fr for m in messages), " ; ".join(m.en for m in messages)) if messages else transition.label
-    store.session.execute(
-        insert(store.rt.models.log).values(
-            entity=entity.name,
-            record_id=obj.id,
-            login=store.principal.login,
-            transition=transition.name,
-            from_state=before,
-            to_state=after,
-            message={"fr": label.fr, "en": label.en},
-        )
-    )
+    row = {
+        "entity": entity.name,
+        "record_id": obj.id,
+        "login": store.principal.login,
+        "transition": transition.name,
+        "from_state": before,
+        "to_state": after,
+        "message": {"fr": label.fr, "en": label.en},
+    }
+    batch = Batch.of(store.session)
+    if batch is not None:
+        batch.logs.append(row)  # written with the batch's others at its end
+        return
+    store.session.execute(insert(store.rt.models.log).values(**row))
 
 
 @dataclass(frozen=True)

@@ -185,28 +185,41 @@ def literal_value(source: str) -> tuple[bool, Any]:
     return False, None
 
 
+_VARIABLE = object()  # an expression that reads something: evaluated each time
+
+
 @dataclass(frozen=True)
 class CompiledExpression:
     source: str
     names: frozenset[str]
     _template: TemplateExpression
+    _constant: Any = _VARIABLE  # the value of an expression made of literals only (`0`, `'draft'`)
 
     def evaluate(self, context: Mapping[str, Any] | None = None) -> Any:
         """Value of the expression; `context` gives `user` and the record's field values."""
+        if self._constant is not _VARIABLE:
+            return self._constant
         values: dict[str, Any] = dict(context or {})
         values.update(_FUNCTIONS)
         return self._template(**values)
 
 
+_IMMUTABLE = (str, int, float, bool, Decimal, date, type(None))
+
+
 @lru_cache(maxsize=2048)
 def compile_expression(source: str) -> CompiledExpression:
     """Compile once; raises ExpressionError with Jinja's message when it does not compile."""
-    names = frozenset(_names(parse_expression(source)))
+    node = parse_expression(source)
+    names = frozenset(_names(node))
     try:
         template = _env.compile_expression(source, undefined_to_none=True)
     except TemplateError as exc:  # e.g. an unknown filter, found when compiling
         raise ExpressionError(f"invalid expression {source!r}: {exc.message}") from None
-    return CompiledExpression(source, names, template)
+    constant: Any = _VARIABLE
+    if isinstance(node, nodes.Const) and isinstance(node.value, _IMMUTABLE):
+        constant = template()  # a literal: its value, once (a default evaluated per new record)
+    return CompiledExpression(source, names, template, constant)
 
 
 def evaluate(expression: str | CompiledExpression, context: Mapping[str, Any] | None = None) -> Any:

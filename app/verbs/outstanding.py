@@ -66,7 +66,7 @@ def refresh(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     if target_id is None:
         return
     target = linked_spec(ctx.store, ctx.entity, args["link"])
-    ctx.then(lambda: ctx.store.recompute_record(target.name, target_id))
+    ctx.then_once(("recompute", target.name, target_id), lambda: ctx.store.recompute_record(target.name, target_id))
 
 
 def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:
@@ -82,6 +82,7 @@ def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     limit = getattr(account, spec.fields[args["limit"]].column_name) if account is not None else None
     if limit is None:
         return
+    store.recompute_pending(spec.name, account_id)  # in a batch: the invoices before this one count
     owed = amount(spec, account, args["outstanding"])
     total = amount(entity, obj, args["amount"])
     if owed + total <= limit:

@@ -1,0 +1,221 @@
+"""Many records in one transaction (app/engine/batch.py), with the shipped configuration: the
+same rows as one at a time, all or nothing, gapless numbers also when batches run at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from app.engine import audit
+from app.engine.batch import MAX_BATCH, create_many, run_transition_many
+from app.engine.permissions import SYSTEM
+from app.engine.store import Store, StoreError
+from app.engine.workflow import log_entries, run_transition
+from app.spec.expressions import fixed_clock
+from tests.engine.apiclient import api_client
+
+DAY = dt.date(2026, 12, 1)
+LINES = [
+    {"description": "Entretien chaudière gaz", "quantity": "1", "unit_price": "149.90", "vat_rate": "10"},
+    {"description": "Pièces détachées", "quantity": "3", "unit_price": "12.45", "vat_rate": "20"},
+    {"description": "Déplacement", "quantity": "1", "unit_price": "35", "vat_rate": "20", "discount_percent": "10"},
+    {"kind": "comment", "description": "Intervention du 1er décembre"},
+    {"description": "Contrat annuel (mensuel × 12)", "quantity": "1", "unit_factor": "12", "unit_price": "9.90", "vat_rate": "5.5"},
+]
+STAMPS = ("id", "created_at", "updated_at", "invoice")
+
+
+@contextmanager
+def store_of(rt: Any) -> Iterator[Store]:
+    with fixed_clock(DAY), rt.session() as session:
+        yield Store(rt, session, SYSTEM)
+        session.commit()
+
+
+def parties(rt: Any, credit_limit: str | None = None) -> dict[str, int]:
+    with store_of(rt) as s:
+        company = s.create("company", {"legal_name": "Berthier Services SAS"}).id
+        account = s.create("account", {"name": "Dupont SARL", "type": "client", "credit_limit": credit_limit}).id
+    return {"company": company, "account": account}
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A serialised invoice without what differs between two equal ones (ids, stamps)."""
+    out = {k: v for k, v in record.items() if k not in (*STAMPS, "version")}
+    out["lines"] = [{k: v for k, v in line.items() if k not in STAMPS} for line in record["lines"]]
+    out["deductions"] = [{k: v for k, v in row.items() if k not in STAMPS} for row in record["deductions"]]
+    return out
+
+
+def test_a_batch_writes_what_one_at_a_time_writes(runtime: Any) -> None:
+    who = parties(runtime)
+    data = {**who, "date": DAY.isoformat(), "title": "Entretien annuel", "lines": LINES}
+    with store_of(runtime) as s:
+        single = s.create("invoice", data)
+        run_transition(s, "invoice", single.id, "validate")
+        alone = s.serialize(single)
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [data, data, data])
+        assert [m.id for m in made] == sorted(m.id for m in made)
+        drafts = [s.serialize(m) for m in made]
+        results = run_transition_many(s, "invoice", [m.id for m in made], "validate")
+        assert [(r.from_state, r.to_state) for r in results] == [("draft", "validated")] * 3
+        batch = [s.serialize(m) for m in made]
+    assert drafts[0]["status"] == "draft" and drafts[0]["total_gross"] == alone["total_gross"] == "372.84"
+    assert [line["position"] for line in batch[0]["lines"]] == [1, 2, 3, 4, 5]
+    assert [line["total_net"] for line in batch[0]["lines"]] == ["149.90", "37.35", "31.50", None, "118.80"]
+    for record, number in zip(batch, ("FA2612-0002", "FA2612-0003", "FA2612-0004")):
+        assert record["number"] == number
+        assert comparable(record) == {**comparable(alone), "number": number}
+    with store_of(runtime) as s:  # read back from the database, not from the session
+        stored = [s.serialize(s.get("invoice", m.id)) for m in made]
+        assert [comparable(r) for r in stored] == [comparable(r) for r in batch]
+        entity = s.entity("invoice")
+        assert [e.transition for e in log_entries(s, entity, made[1].id)] == ["validate"]
+        account = s.get("account", who["account"])
+        assert str(account.outstanding) == "1491.36"  # 4 × 372.84
+    report = audit.verify(runtime)
+    assert report.problems == [] and report.entries == 4 and report.records == 4
+
+
+def test_the_audit_chain_of_a_batch_detects_a_changed_row(runtime: Any) -> None:
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 3)
+        run_transition_many(s, "invoice", [m.id for m in made], "validate")
+    table = runtime.models.tables["invoice_line"]
+    with runtime.engine.begin() as conn:  # behind the application's back
+        target = conn.execute(select(func.min(table.c.id)).where(table.c.invoice_id == made[1].id)).scalar_one()
+        conn.execute(table.update().where(table.c.id == target).values(unit_price=1))
+    problems = audit.verify(runtime).problems
+    assert len(problems) == 1 and f"n° {made[1].id}" in problems[0] and "unit_price" in problems[0]
+
+
+def test_one_refusal_in_a_batch_names_the_record_and_changes_nothing(runtime: Any) -> None:
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        good = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 2)
+        empty = s.create("invoice", {**who, "date": DAY.isoformat(), "lines": []})  # total 0: not validated
+        ids = [good[0].id, empty.id, good[1].id]
+    with store_of(runtime) as s:
+        with pytest.raises(StoreError) as refused:
+            run_transition_many(s, "invoice", ids, "validate")
+    assert refused.value.code == "condition_failed" and refused.value.field == "ids[1]"
+    assert refused.value.message.startswith(f"facture n° {empty.id} : ")
+    with store_of(runtime) as s:
+        assert [s.get("invoice", i).status for i in ids] == ["draft"] * 3
+        assert s.session.scalar(select(func.count()).select_from(runtime.models.audit)) == 0
+        assert log_entries(s, s.entity("invoice"), good[0].id) == []
+        # the numbers the refused batch had taken are given again: no gap
+        assert run_transition(s, "invoice", good[1].id, "validate").record.number == "FA2612-0001"
+
+
+def test_a_refused_row_names_its_record_and_nothing_is_created(runtime: Any) -> None:
+    who = parties(runtime)
+    bad = [dict(LINES[0]), {**LINES[1], "quantity": "trois"}]
+    with store_of(runtime) as s:
+        with pytest.raises(StoreError) as refused:
+            create_many(s, "invoice", [{**who, "lines": LINES}, {**who, "lines": bad}])
+    assert refused.value.status == 422 and refused.value.field == "records[1].lines[1].quantity"
+    with store_of(runtime) as s:
+        assert s.session.scalar(select(func.count()).select_from(runtime.models.tables["invoice"])) == 0
+        assert s.session.scalar(select(func.count()).select_from(runtime.models.tables["invoice_line"])) == 0
+    with store_of(runtime) as s:  # ids given and not used are no harm: the next records are saved
+        made = create_many(s, "invoice", [{**who, "lines": LINES}] * 2)
+    with store_of(runtime) as s:
+        assert [len(s.children(s.entity("invoice"), s.get("invoice", m.id))["lines"]) for m in made] == [5, 5]
+
+
+def test_a_batch_of_a_locked_or_missing_record_is_refused(runtime: Any) -> None:
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 2)
+        run_transition(s, "invoice", made[0].id, "validate")
+    with store_of(runtime) as s:
+        with pytest.raises(StoreError) as twice:
+            run_transition_many(s, "invoice", [made[1].id, made[0].id], "validate")
+        assert twice.value.status == 409 and twice.value.field == "ids[1]"
+        assert "FA2612-0001" in twice.value.message
+    with store_of(runtime) as s:
+        with pytest.raises(StoreError) as missing:
+            run_transition_many(s, "invoice", [made[1].id, 999_999], "validate")
+        assert missing.value.status == 404 and "999999" in missing.value.message
+        with pytest.raises(StoreError) as repeated:
+            run_transition_many(s, "invoice", [made[1].id, made[1].id], "validate")
+        assert repeated.value.field == "ids"
+        with pytest.raises(StoreError) as large:
+            run_transition_many(s, "invoice", list(range(1, MAX_BATCH + 2)), "validate")
+        assert large.value.status == 413
+
+
+def test_deposits_are_deducted_in_a_batch_as_one_at_a_time(runtime: Any) -> None:
+    """deduct_prepaid, a compute that adds rows, on records created together."""
+    client = api_client(runtime)
+    who = parties(runtime)
+    line = {"description": "Pose", "quantity": "1", "unit_price": "1000", "vat_rate": "20"}
+    with fixed_clock(DAY):
+        order = client.post("/api/v1/order", json={**who, "lines": [line], "deposit_percent": "30"}).json()["id"]
+        assert client.post(f"/api/v1/order/{order}/actions/validate").status_code == 200
+        deposit = client.post(f"/api/v1/order/{order}/actions/create_deposit").json()["created"][0]["id"]
+        assert client.post(f"/api/v1/invoice/{deposit}/actions/validate").status_code == 200
+    data = {**who, "order": order, "date": DAY.isoformat(), "lines": [line]}
+    with store_of(runtime) as s:
+        alone = s.serialize(s.create("invoice", data))
+        s.session.rollback()
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [data])
+        batch = s.serialize(made[0])
+    assert (batch["deposits_deducted"], batch["amount_due"]) == ("360.00", "840.00")
+    assert comparable(batch) == comparable(alone)
+    assert [row["amount"] for row in batch["deductions"]] == ["360.00"]
+
+
+def test_the_credit_limit_counts_the_invoices_before_in_the_batch(runtime: Any) -> None:
+    who = parties(runtime, credit_limit="500")
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 3)  # 372.84 each
+        results = run_transition_many(s, "invoice", [m.id for m in made], "validate")
+    assert [len(r.warnings) for r in results] == [0, 1, 1]
+    assert "745,68" in results[1].warnings[0].fr
+
+
+def test_concurrent_batches_and_single_validations_give_consecutive_numbers(runtime: Any) -> None:
+    """On PostgreSQL the counter row is locked until each transaction ends; on SQLite the
+    database's write lock: 3 batches of 5 and 5 single validations, 20 numbers, no gap."""
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        ids = [m.id for m in create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES[:2]}] * 20)]
+    groups = [ids[0:5], ids[5:10], ids[10:15], *[[i] for i in ids[15:]]]
+    start = threading.Barrier(len(groups))
+    errors: list[BaseException] = []
+
+    def validate(group: list[int]) -> None:
+        try:
+            start.wait()
+            with fixed_clock(DAY), runtime.session() as session:
+                store = Store(runtime, session, SYSTEM)
+                if len(group) == 1:
+                    run_transition(store, "invoice", group[0], "validate")
+                else:
+                    run_transition_many(store, "invoice", group, "validate")
+                session.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=validate, args=(g,)) for g in groups]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store_of(runtime) as s:
+        numbers = {i: s.get("invoice", i).number for i in ids}
+    assert sorted(numbers.values()) == [f"FA2612-{n:04d}" for n in range(1, 21)]
+    for group in groups[:3]:  # a batch's numbers follow one another, in the order given
+        assert [int(numbers[i][-4:]) for i in group] == list(range(int(numbers[group[0]][-4:]), int(numbers[group[0]][-4:]) + 5))
+    assert audit.verify(runtime).problems == []
