@@ -46,7 +46,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-self.scale).quantize(self._quantum)
+            return Decimal(int(value)).scaleb(-self.scale)  # an integer scaled: exactly `scale` decimals
         return Decimal(value).quantize(self._quantum)
 
     @property

@@ -202,6 +202,12 @@ def _parent_state(session: Session, lock: ParentLock, parent_id: int, new: dict[
 
 
 def _before_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    check_session(session)
+
+
+def check_session(session: Session) -> None:
+    """What a flush of the session's pending changes would be refused for (LockedRecord);
+    also called before writing changed records without the unit of work (a batch)."""
     running: dict[tuple[str, int], frozenset[str]] = session.info.get(RUNNING, {})
     for obj in list(session.deleted):
         machine = machine_of(obj)

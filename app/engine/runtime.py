@@ -38,6 +38,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     defaults: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # (entity, field) -> the parsed value of a default that reads nothing (`0`, `'draft'`)
+    constant_defaults: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def session(self) -> Session:
         return self.sessions()

@@ -6,6 +6,7 @@ go through it, so a rule holds whatever the interface.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Iterable, Mapping
@@ -330,6 +331,8 @@ class Store:
             self._flush(entity)
             return
         stamp = utcnow()
+        cache = _ChildRows.of(self.session)
+        cache.inserting = True
         try:
             for spec, objs in groups:
                 if not objs:
@@ -338,15 +341,15 @@ class Store:
                 keys = [c.key for c in table.columns]
                 for obj in objs:
                     self.session.expunge(obj)
-                    values = obj.__dict__
+                    values = obj.__dict__  # transient again: its dictionary is what gets inserted
                     for key in ("created_at", "updated_at"):
                         if values.get(key) is None:
-                            setattr(obj, key, stamp)
+                            values[key] = stamp
                     if values.get("version") is None:
-                        obj.version = 1  # type: ignore[attr-defined]
+                        values["version"] = 1
                     for key in keys:
                         if key not in values:
-                            setattr(obj, key, None)  # inserted as NULL, and known to be so
+                            values[key] = None  # inserted as NULL, and known to be so
                 with self.session.no_autoflush:  # the rows still pending wait for their records
                     self.session.execute(insert(table), [{k: o.__dict__[k] for k in keys} for o in objs])
                 for obj in objs:
@@ -355,6 +358,8 @@ class Store:
         except IntegrityError as exc:
             self.session.rollback()
             raise self._integrity(entity, exc) from None
+        finally:
+            cache.inserting = False
         self._flush(entity)  # what the computes added (deduction rows…), after the records
 
     def _give_ids(self, entity: EntitySpec, objs: list[Record]) -> None:
@@ -390,9 +395,12 @@ class Store:
         """A new, unsaved record with these values (the flush writes NULL in the other columns)."""
         obj = self.rt.models.cls(entity.name)()
         fields = entity.fields
+        # Straight into the new object's dictionary (what an INSERT reads): a transient
+        # object has no history to keep, and the attribute events cost more than the rest here.
+        state = obj.__dict__
         for name, value in values.items():
-            setattr(obj, fields[name].column_name, value)
-        obj.created_by = obj.updated_by = self.principal.login  # type: ignore[attr-defined]
+            state[fields[name].column_name] = value
+        state["created_by"] = state["updated_by"] = self.principal.login
         return obj
 
     def _system_values(self, entity: EntitySpec, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -614,12 +622,19 @@ class Store:
         for field in entity.fields.values():
             if field.name in values or field.default is None:
                 continue
-            compiled = self.rt.defaults.get((entity.name, field.name))
+            key = (entity.name, field.name)
+            compiled = self.rt.defaults.get(key)
             if compiled is None:
+                continue
+            constant = self.rt.constant_defaults.get(key, _NONE)
+            if constant is not _NONE:  # a literal, parsed once
+                values[field.name] = constant
                 continue
             raw = evaluate_default(compiled, {**values, "user": self.principal})
             try:
                 values[field.name] = parse_value(field, raw, self.spec)
+                if compiled.names == frozenset() and isinstance(values[field.name], _IMMUTABLE):
+                    self.rt.constant_defaults[key] = values[field.name]
             except FieldError as exc:
                 raise StoreError(
                     422, "invalid", f"{field.label.fr} (valeur par défaut) : {exc.message}", field=field.name
@@ -907,6 +922,8 @@ class Batch:
 
 
 _KEPT = "comptoir.kept_records"
+_NONE = object()
+_IMMUTABLE = (str, int, float, bool, Decimal, dt.date, type(None))
 
 
 class _ChildRows:
@@ -924,6 +941,7 @@ class _ChildRows:
         self.session = session
         self.rows: dict[tuple[str, str, int], list[Record]] = {}
         self.fresh: set[tuple[str, str, int]] = set()
+        self.inserting = False  # Store._insert_new takes its new records out and puts them back
 
     @classmethod
     def of(cls, session: Session) -> _ChildRows:
@@ -959,7 +977,7 @@ class _ChildRows:
         self.fresh.add(key)
 
     def _attached(self, _session: Session, obj: Any) -> None:
-        if self.fresh:
+        if self.fresh and not self.inserting:
             self._drop({getattr(getattr(obj, "__entity__", None), "name", None)})
 
     def _flushed(self, session: Session, _context: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 
 from app.engine.store import Batch, Store, StoreError
 from app.engine.verbs import VerbContext, implementation, implemented, load_plugins
@@ -389,6 +389,52 @@ def lock_records(store: Store, entity: EntitySpec, record_ids: list[int]) -> lis
     return [found[record_id] for record_id in record_ids]
 
 
+def write_records(store: Store, entity: EntitySpec, objs: list[Record]) -> None:
+    """Write the changes of many records of one entity — those that changed the same columns
+    by one UPDATE … WHERE id = ? AND version = ? run for all of them — once the flush-time
+    guard has checked the whole session. The ORM updates row by row when a table has a
+    version column; a batch of transitions changes the same columns of every record."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from app.engine.guard import changed_columns, check_session
+    from app.engine.models import utcnow
+
+    session = store.session
+    check_session(session)
+    table = store.rt.models.tables[entity.name]
+    groups: dict[tuple[str, ...], list[Record]] = {}
+    for obj in objs:
+        relations = inspect(obj).mapper.relationships
+        if session.is_modified(obj) and not any(key in relations for key in inspect(obj).committed_state):
+            columns = tuple(sorted(changed_columns(obj) - {"version", "updated_at"}))
+            if columns:
+                groups.setdefault(columns, []).append(obj)
+    stamp = utcnow()
+    for columns, members in groups.items():
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+            .values({**{c: bindparam(f"_{c}") for c in columns}, "version": bindparam("_next"), "updated_at": stamp})
+        )
+        params = [
+            {"_id": o.id, "_version": o.version, "_next": o.version + 1, **{f"_{c}": getattr(o, c) for c in columns}}  # type: ignore[attr-defined]
+            for o in members
+        ]
+        with session.no_autoflush:
+            done = session.execute(statement.execution_options(comptoir_lock=True), params)
+        if done.rowcount != len(members):
+            raise StoreError(
+                409, "conflict", _m("enregistrement modifié par quelqu'un d'autre entre-temps", "record changed by someone else"), field="version"
+            )
+        for obj, row in zip(members, params):
+            set_committed_value(obj, "version", row["_next"])
+            set_committed_value(obj, "updated_at", stamp)
+        # written: what they hold is now their stored state, and the next flush skips them
+        # (the ORM's own step after a flush; the public set_committed_value leaves them dirty)
+        states = [inspect(o) for o in members]
+        type(states[0])._commit_all_states([(st, st.dict) for st in states], session.identity_map)
+
+
 def run_transition_many(
     store: Store, entity_name: str, record_ids: list[Any], name: str, params: Mapping[str, Any] | None = None
 ) -> list[TransitionResult]:
@@ -437,6 +483,7 @@ def _run_many(store: Store, entity_name: str, record_ids: list[Any], name: str, 
                 exc.field = f"ids[{index}]" + (f".{exc.field}" if exc.field else "")
                 raise
             results.append(TransitionResult(obj, transition, state, target, ctx.created, ctx.messages, ctx.warnings))
+        write_records(store, entity, objs)
         store.flush(entity)
         store.write_counters(batch)
         if batch.logs:

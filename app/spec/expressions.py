@@ -22,7 +22,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from jinja2 import TemplateError, TemplateSyntaxError, nodes
+from jinja2 import TemplateError, TemplateSyntaxError, Undefined, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -130,6 +130,7 @@ def months(n: int | float | Decimal) -> Months:
 _FUNCTIONS: dict[str, Any] = {"today": today, "now": now, "days": days, "months": months}
 
 _env = ImmutableSandboxedEnvironment()
+_GLOBALS: dict[str, Any] = dict(_env.globals)
 
 
 def parse_expression(source: str) -> nodes.Expr:
@@ -199,9 +200,22 @@ class CompiledExpression:
         """Value of the expression; `context` gives `user` and the record's field values."""
         if self._constant is not _VARIABLE:
             return self._constant
-        values: dict[str, Any] = dict(context or {})
-        values.update(_FUNCTIONS)
-        return self._template(**values)
+        template = getattr(self._template, "_template", None)
+        if template is None:  # not the Jinja this was written for: its public call
+            values: dict[str, Any] = dict(context or {})
+            values.update(_FUNCTIONS)
+            return self._template(**values)
+        # What TemplateExpression.__call__ does, without its two copies of the variables:
+        # one dict with the environment's globals, the record's values, then the functions.
+        variables = dict(_GLOBALS)
+        if context:
+            variables.update(context)
+        variables.update(_FUNCTIONS)
+        frame = template.new_context(variables, shared=True)
+        for _ in template.root_render_func(frame):
+            pass
+        result = frame.vars["result"]
+        return None if isinstance(result, Undefined) else result
 
 
 _IMMUTABLE = (str, int, float, bool, Decimal, date, type(None))

@@ -105,7 +105,9 @@ def document_totals_of(
     rows: list[Any],
     percent_field: str | None = None,
     amount_field: str | None = None,
+    lines: list[Line] | None = None,
 ) -> DocumentTotals:
+    """The totals of a document and its rows (`lines`: the rows as Line, when already built)."""
     percent = _get(entity, obj, percent_field) if percent_field else None
     fixed = _get(entity, obj, amount_field) if amount_field else None
     share = None if percent is None else Decimal(percent)
@@ -113,7 +115,8 @@ def document_totals_of(
     shipping = _get(entity, obj, "shipping_cost")
     if shipping:
         charges.append(Charge(Decimal(shipping), _decimal(entity, obj, "shipping_vat_rate", ZERO), SHIPPING))
-    lines = [line_of(line_spec, row) for row in rows]
+    if lines is None:
+        lines = [line_of(line_spec, row) for row in rows]
     if fixed is not None:
         if share is not None:
             raise ValueError(
@@ -134,9 +137,10 @@ def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     child = next(c for c in entity.children if c.name == args["lines"])
     line_spec = store.spec.entities[child.entity]
     rows: list[Any] = store.children(entity, obj)[child.name]
+    lines: list[Line] = []
     for index, row in enumerate(rows):  # a wrong line is named (e.g. a progress that decreases)
         try:
-            line_of(line_spec, row)
+            lines.append(line_of(line_spec, row))
         except ValueError as exc:
             title = getattr(row, line_spec.fields[line_spec.title].column_name, None) if line_spec.title in line_spec.fields else None
             name = f"{index + 1} « {title} »" if title else str(index + 1)
@@ -144,7 +148,7 @@ def document_totals(ctx: VerbContext, args: Mapping[str, Any]) -> None:
                 422, "invalid", f"Ligne {name} : {exc} / line {name}: {exc}", field=f"{child.name}[{index}]"
             ) from None
     try:
-        totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"), args.get("amount"))
+        totals = document_totals_of(entity, line_spec, obj, rows, args.get("percent"), args.get("amount"), lines)
     except ValueError as exc:
         raise StoreError(
             422, "invalid", f"Calcul des totaux impossible : {exc} / totals cannot be computed: {exc}", field=child.name
