@@ -305,10 +305,13 @@ def _check(store: Store, entity: EntitySpec, machine: Machine, transition: Trans
 
 
 def _effects(
-    store: Store, entity: EntitySpec, machine: Machine, transition: TransitionSpec, obj: Record, state: str, params: Mapping[str, Any]
+    store: Store, entity: EntitySpec, machine: Machine, transition: TransitionSpec, obj: Record, state: str,
+    params: Mapping[str, Any], *, in_batch: bool = False,
 ) -> tuple[VerbContext, str]:
     """Run the effects, move the record to the target state, log and audit it (the caller has
-    made its columns writable in RUNNING)."""
+    made its columns writable in RUNNING). `in_batch`: one of a batch's records, written with
+    the others at its end (its log and audit entries too); a transition run as a consequence
+    during a batch is flushed at once, but its entries wait for the batch's end as well."""
     from app.engine import audit
 
     ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
@@ -321,13 +324,12 @@ def _effects(
     if target != state:
         setattr(obj, machine.status_column, target)
     obj.updated_by = store.principal.login  # type: ignore[attr-defined]
-    batch = Batch.of(store.session)
-    if batch is None:
+    if not in_batch:
         store.flush(entity)
     write_log(store, entity, obj, transition, state, target, ctx.messages)
     if transition.audit:
         audit.append(store, entity, obj, transition, state, target)
-    if batch is None:
+    if not in_batch:
         store.flush(entity)
     return ctx, target
 
@@ -474,7 +476,7 @@ def _run_many(store: Store, entity_name: str, record_ids: list[Any], name: str, 
             try:
                 state = _check(store, entity, machine, transition, obj, internal=False)
                 running[keys[index]] = writable
-                ctx, target = _effects(store, entity, machine, transition, obj, state, params)
+                ctx, target = _effects(store, entity, machine, transition, obj, state, params, in_batch=True)
                 for consequence in ctx.consequences:
                     consequence()
             except StoreError as exc:

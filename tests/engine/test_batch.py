@@ -219,3 +219,34 @@ def test_concurrent_batches_and_single_validations_give_consecutive_numbers(runt
     for group in groups[:3]:  # a batch's numbers follow one another, in the order given
         assert [int(numbers[i][-4:]) for i in group] == list(range(int(numbers[group[0]][-4:]), int(numbers[group[0]][-4:]) + 5))
     assert audit.verify(runtime).problems == []
+
+
+def test_a_batch_runs_the_consequences_of_each_record(runtime: Any) -> None:
+    """The last invoices of an order, validated together: the order closes by itself (an
+    internal transition during the batch), its lines count what both invoiced."""
+    from tests.engine.apiclient import document_parties, run_action
+
+    client = api_client(runtime)
+    lines = [
+        {"position": 1, "description": "Carrelage", "quantity": "10", "unit_price": "33.33", "vat_rate": "20"},
+        {"position": 2, "description": "Colle", "quantity": "3", "unit_price": "19.99", "vat_rate": "10"},
+    ]
+    with fixed_clock(DAY):
+        order = client.post("/api/v1/order", json={**document_parties(client), "lines": lines}).json()["id"]
+        run_action(client, "order", order, "validate")
+        invoices = []
+        for position in (1, 2):  # one delivery note, then one invoice, per line
+            delivery = run_action(client, "order", order, "convert_to_delivery")["created"][0]["id"]
+            kept = [line for line in client.get(f"/api/v1/delivery/{delivery}").json()["lines"] if line["position"] == position]
+            assert client.patch(f"/api/v1/delivery/{delivery}", json={"lines": [{"id": kept[0]["id"]}]}).status_code == 200
+            run_action(client, "delivery", delivery, "validate")
+            invoices.append(run_action(client, "delivery", delivery, "convert_to_invoice")["created"][0]["id"])
+    with store_of(runtime) as s:
+        results = run_transition_many(s, "invoice", invoices, "validate")
+        assert [r.record.number for r in results] == ["FA2612-0001", "FA2612-0002"]
+    with store_of(runtime) as s:
+        closed = s.serialize(s.get("order", order))
+    assert closed["status"] == "closed"
+    assert [line["qty_invoiced"] for line in closed["lines"]] == ["10.0000", "3.0000"]
+    assert [e.transition for e in log_entries(s, s.entity("order"), order)][-1] == "close"
+    assert audit.verify(runtime).problems == []
