@@ -77,7 +77,7 @@ def test_a_refused_selection_changes_nothing(page: Any) -> None:
     page.locator("#comptoir-bulk-validate").click()
     page.wait_for_url(re.compile(r".*/admin/invoice/list\?pageSize=100$"))
     danger = page.locator(".comptoir-flash.alert-danger")
-    expect(danger).to_contain_text("Rien n'a été modifié.")
+    expect(danger).to_contain_text("Rien n'a été modifié — ")
     expect(danger).to_contain_text(validated.group(0))  # the record at fault
     expect(_row(page, other)).to_contain_text("Brouillon")
     assert not NUMBER.search(_row(page, other).inner_text())

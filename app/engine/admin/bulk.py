@@ -120,7 +120,7 @@ def bulk_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Request]
         try:
             message, warnings = await anyio.to_thread.run_sync(run)
         except StoreError as exc:
-            flash(request, f"Rien n'a été modifié. {french(exc.message)}", "danger")
+            flash(request, f"Rien n'a été modifié — {french(exc.message)}", "danger")
             return RedirectResponse(back, status_code=303)
         flash(request, message, "success")
         for warning in warnings:
