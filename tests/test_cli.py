@@ -151,6 +151,20 @@ def test_check_lists_every_error_with_its_file_and_line(cli: Cli, config_copy: P
     assert "did you mean" in result.stdout
 
 
+def test_check_refuses_a_bulk_flag_that_is_not_a_boolean(cli: Cli, config_copy: Path) -> None:
+    workflows = config_copy / "workflows.yaml"
+    lines = workflows.read_text(encoding="utf-8").splitlines()
+    # the first `bulk: true` of the shipped file is the quote's `validate`
+    index = next(i for i, line in enumerate(lines) if line.strip() == "bulk: true")
+    lines[index] = lines[index].replace("true", "oui")
+    workflows.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    column = lines[index].index("oui") + 1
+    result = cli.run("check")
+    assert result.returncode == 1
+    no_traceback(result)
+    assert f"workflows.yaml:{index + 1}:{column}: expected a boolean for 'bulk', got 'oui' (write true or false)" in result.stdout.splitlines()
+
+
 def test_serve_refuses_a_broken_configuration_with_the_same_errors(cli: Cli, config_copy: Path) -> None:
     break_config(config_copy)
     checked = cli.run("check")

@@ -1,5 +1,6 @@
 """The REST API under /api/v1: list, create, read, update and delete records of any entity,
-and run workflow transitions (POST /{entity}/{id}/actions/{name}).
+and run workflow transitions (POST /{entity}/{id}/actions/{name}); the same on many records at
+once in app/engine/batch_api.py.
 
 Every request authenticates with `Authorization: Bearer <token>` and goes through the Store,
 so parsing, permissions and locking are the admin's. Database work runs in a worker thread,
@@ -47,12 +48,15 @@ def _m(fr: str, en: str) -> str:
 
 
 def api_routes(rt: Runtime) -> list[BaseRoute]:
+    from app.engine.batch_api import batch_routes  # it builds on this module
+
     api = RecordApi(rt)
     every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return [
         Route("/openapi.json", api.openapi, methods=["GET"]),
         Route("/{entity}", api.collection, methods=every),
         Route("/{entity}/export", api.export, methods=every),  # app/documents/export_api.py
+        *batch_routes(api),  # /{entity}/batch, /{entity}/actions/{name}: app/engine/batch_api.py
         Route("/{entity}/{id}", api.item, methods=every),
         Route("/{entity}/{id}/figures", api.figures, methods=every),
         Route("/{entity}/{id}/pdf", api.pdf, methods=every),  # app/documents/pdf_api.py

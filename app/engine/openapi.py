@@ -13,6 +13,7 @@ from typing import Any
 from app.documents.openapi_paths import document_paths
 from app.engine.fieldtypes import FIELD_TYPES
 from app.documents.sending_openapi import follow_up_paths
+from app.engine.batch_openapi import batch_paths, batch_schemas
 from app.engine.files_openapi import file_paths, file_schemas
 from app.spec.model import AppSpec, EntitySpec, FieldSpec, Label
 from app.web.errors import ERROR_SCHEMA
@@ -524,9 +525,11 @@ def openapi_document(spec: AppSpec, *, server_url: str = "/api/v1") -> dict[str,
             continue
         schemas[f"{entity.name}.page"] = _page_schema(entity)
         paths.update(_paths(spec, entity))
+        paths.update(batch_paths(spec, entity))  # many records at once: app/engine/batch_api.py
         paths.update(file_paths(entity))  # the document area
         paths.update(follow_up_paths(spec, entity))  # follow-up log and « send by e-mail »
     schemas.update(_action_schemas(spec))
+    schemas.update(batch_schemas(spec))
     schemas.update(file_schemas())
     responses = {
         f"E{code}": {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}

@@ -45,6 +45,7 @@ class TransitionSpec:
     confirm: Label | None = None  # confirmation text shown before running it
     effects: tuple[EffectSpec, ...] = ()
     audit: bool = False  # append an entry to the hash-chained audit log
+    bulk: bool = False  # offered on a selection of the admin list (app/engine/admin/bulk.py)
     location: Location | None = None
 
 

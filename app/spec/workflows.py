@@ -183,6 +183,7 @@ class _WorkflowBuilder:
             confirm=opt_label(data.get("confirm")),
             effects=tuple(effects),
             audit=flag(data.get("audit")),
+            bulk=flag(data.get("bulk")),
             location=self.doc.key_at(path),
         )
 

@@ -510,6 +510,24 @@ def test_documented_example_loads(make_config: MakeConfig) -> None:
     assert list(spec.workflows["quote"].transitions) == ["validate", "convert_to_order"]
 
 
+def test_bulk_is_an_optional_boolean(make_config: MakeConfig) -> None:
+    spec = load_spec_or_raise(make_config({**BASE, W: wf("archive: {from: draft, bulk: true}\nprint: {from: draft, bulk: false}")}))
+    transitions = spec.workflows["quote"].transitions
+    assert [(name, t.bulk) for name, t in transitions.items()] == [("send", False), ("archive", True), ("print", False)]
+    _, errors = load_spec(make_config({**BASE, W: wf("archive: {from: draft, bulk: 1}\nprint: {from: draft, bulk: oui}")}))
+    found = [(e.location.file, e.location.line, e.location.column, e.message) for e in errors]
+    assert found == [
+        (W, 9, 34, "expected a boolean for 'bulk', got 1"),
+        (W, 10, 32, "expected a boolean for 'bulk', got 'oui' (write true or false)"),
+    ]
+
+
+def test_the_shipped_configuration_offers_validating_and_sending_documents_in_bulk() -> None:
+    spec = load_spec_or_raise(Path(__file__).resolve().parents[2])
+    bulk = sorted((name, t.name) for name, w in spec.workflows.items() for t in w.transitions.values() if t.bulk)
+    assert bulk == [("invoice", "send"), ("invoice", "validate"), ("quote", "send"), ("quote", "validate")]
+
+
 def test_effect_when_is_kept_beside_the_arguments(make_config: MakeConfig) -> None:
     files = {**BASE, W: effects("log: {message: a, when: \"kind == 'proforma'\"}", "assign_number: {field: number, pattern: 'DE{yy}{mm}-{0000}', reset: monthly}")}
     spec = load_spec_or_raise(make_config(files))

@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 from app.engine.admin.actions import ROUTE_NAME, action_endpoint
 from app.engine.admin.auth import SessionAuth, SpecAuthorization
+from app.engine.admin.bulk import ROUTE_NAME as BULK_ROUTE
+from app.engine.admin.bulk import bulk_endpoint
 from app.engine.admin.csrf import CSRFMiddleware, csrf_input, csrf_token
 from app.engine.admin.documents import document_routes
 from app.engine.admin.figures import ROUTE_NAME as PREVIEW_ROUTE
@@ -64,6 +66,8 @@ def mount_admin(app: Starlette, rt: Runtime) -> None:
     identities = {v.comptoir_entity.name: v.identity for v in views}
     route = Route("/_action/{entity}/{pk:int}/{name}", action_endpoint(rt, identities), methods=["POST"], name=ROUTE_NAME)
     admin.admin.router.routes.insert(0, route)
+    bulk = Route("/_bulk/{entity}/{name}", bulk_endpoint(rt, identities), methods=["POST"], name=BULK_ROUTE)
+    admin.admin.router.routes.insert(0, bulk)  # the list's actions on the ticked rows
     preview = Route("/{entity}/totals-preview", preview_endpoint(rt, lambda: admin.templates.env), methods=["POST"], name=PREVIEW_ROUTE)
     admin.admin.router.routes.insert(0, preview)
     admin.admin.router.routes[0:0] = document_routes(rt, identities)

@@ -25,6 +25,7 @@ from app.engine.admin import children as child_tables
 from app.engine.admin.actions import record_panels
 from app.engine.admin import saved_filters as list_filters
 from app.engine.admin.auth import current_principal
+from app.engine.admin.bulk import bulk_buttons
 from app.engine.admin.documents import documents_panel
 from app.engine.admin.colours import LegendEntry, RowColours
 from app.engine.admin.errors import AdminFormError, french
@@ -108,7 +109,9 @@ class EntityView(ModelView):
         return list_filters.narrow(self, request, stmt)  # saved filter, columns' links
 
     async def list_context(self, request: Request) -> dict[str, Any]:
-        return await list_filters.list_context(self, request)
+        context = await list_filters.list_context(self, request)
+        context["comptoir_bulk"] = bulk_buttons(self.comptoir_rt, request, self.comptoir_entity)
+        return context
 
     def row_colour(self, row: Any, request: Request) -> LegendEntry | None:
         principal = current_principal(request)
