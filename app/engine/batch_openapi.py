@@ -115,6 +115,8 @@ def batch_paths(spec: AppSpec, entity: EntitySpec) -> dict[str, Any]:
 
 
 def batch_schemas(spec: AppSpec) -> dict[str, Any]:
+    from app.engine.openapi import CREATED  # the single action's answer: same shape
+
     schemas: dict[str, Any] = {
         f"{e.name}.batch": {
             "type": "object",
@@ -138,15 +140,7 @@ def batch_schemas(spec: AppSpec) -> dict[str, Any]:
                             "id": {"type": "integer"},
                             "from": {"type": "string", "description": "L'état avant / The state before"},
                             "to": {"type": "string", "description": "L'état après / The state after"},
-                            "created": {
-                                "type": "array",
-                                "description": "Documents créés par l'action (conversions) / records the action created",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["entity", "id", "url"],
-                                    "properties": {"entity": {"type": "string"}, "id": {"type": "integer"}, "url": {"type": "string"}},
-                                },
-                            },
+                            "created": CREATED,
                             "warnings": {"type": "array", "items": {"type": "string"}, "description": "« fr / en » : l'action a eu lieu / it ran"},
                         },
                     },

@@ -30,6 +30,17 @@ _ERRORS = {
 }
 
 
+# the records an action created (conversions), in an action's answer
+CREATED: dict[str, Any] = {
+    "type": "array",
+    "description": "Documents créés par l'action (conversions) / records the action created",
+    "items": {
+        "type": "object",
+        "required": ["entity", "id", "url"],
+        "properties": {"entity": {"type": "string"}, "id": {"type": "integer"}, "url": {"type": "string"}},
+    },
+}
+
 def _label(label: Label) -> str:
     return label.fr if label.fr == label.en else f"{label.fr} / {label.en}"
 
@@ -482,15 +493,7 @@ def _action_schemas(spec: AppSpec) -> dict[str, Any]:
                     "warnings: the action ran, but read them (credit limit exceeded…)",
                     "items": {"type": "string"},
                 },
-                "created": {
-                    "type": "array",
-                    "description": "Documents créés par l'action (conversions) / records the action created",
-                    "items": {
-                        "type": "object",
-                        "required": ["entity", "id", "url"],
-                        "properties": {"entity": {"type": "string"}, "id": {"type": "integer"}, "url": {"type": "string"}},
-                    },
-                },
+                "created": CREATED,
             },
         }
     if schemas:

@@ -13,7 +13,7 @@ from sqladmin.flash import flash
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.engine.admin.auth import authenticate, current_principal
+from app.engine.admin.auth import signed_in, to_login
 from app.engine.admin.errors import french
 from app.engine.admin.formatting import date as format_date
 from app.engine.links import CHILD, describe, linkable, links_of
@@ -114,11 +114,9 @@ def action_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Reques
     the document it created, else back to the record."""
 
     async def endpoint(request: Request) -> Response:
-        if not await authenticate(rt, request):
-            return RedirectResponse(str(request.url_for("admin:login")), status_code=303)
-        principal = current_principal(request)
-        if principal is None:  # authenticate() puts it there; never absent after a True
-            return RedirectResponse(str(request.url_for("admin:login")), status_code=303)
+        principal = await signed_in(rt, request)
+        if principal is None:
+            return to_login(request)
         entity_name = request.path_params["entity"]
         pk, name = request.path_params["pk"], request.path_params["name"]
         identity = identities.get(entity_name)

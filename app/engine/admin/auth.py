@@ -13,7 +13,7 @@ import anyio.to_thread
 from sqladmin.authentication import AuthenticationBackend
 from sqladmin.authorization import Action, AuthorizationBackend
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from app.engine.admin.csrf import rotate_token
 from app.engine.auth import LoginThrottle, check_password, load_principal
@@ -148,3 +148,14 @@ class SpecAuthorization(AuthorizationBackend):
         if principal is None or entity is None or right is None:
             return False
         return principal.can(self.rt.spec, entity, right)
+
+
+async def signed_in(rt: Runtime, request: Request) -> Principal | None:
+    """The session's user, or None: the caller then answers `to_login(request)`."""
+    if not await authenticate(rt, request):
+        return None
+    return current_principal(request)  # put there by authenticate()
+
+
+def to_login(request: Request) -> Response:
+    return RedirectResponse(str(request.url_for("admin:login")), status_code=303)

@@ -21,7 +21,7 @@ from sqladmin.flash import flash
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from app.engine.admin.auth import authenticate, current_principal
+from app.engine.admin.auth import current_principal, signed_in, to_login
 from app.engine.admin.errors import french
 from app.engine.admin.exports import parse_ids
 from app.engine.batch import run_transition_many
@@ -85,11 +85,9 @@ def bulk_endpoint(rt: Runtime, identities: dict[str, str]) -> Callable[[Request]
     outcome, redirect (303) back to the list with its filters."""
 
     async def endpoint(request: Request) -> Response:
-        if not await authenticate(rt, request):
-            return RedirectResponse(str(request.url_for("admin:login")), status_code=303)
-        principal = current_principal(request)
-        if principal is None:  # authenticate() puts it there; never absent after a True
-            return RedirectResponse(str(request.url_for("admin:login")), status_code=303)
+        principal = await signed_in(rt, request)
+        if principal is None:
+            return to_login(request)
         entity_name, name = request.path_params["entity"], request.path_params["name"]
         identity = identities.get(entity_name)
         transition = transition_of(rt.spec, entity_name, name)
