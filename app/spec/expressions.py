@@ -195,11 +195,32 @@ class CompiledExpression:
     names: frozenset[str]
     _template: TemplateExpression
     _constant: Any = _VARIABLE  # the value of an expression made of literals only (`0`, `'draft'`)
+    # the last values by what the expression read: one expression runs on every record of a
+    # batch, mostly on the same few values (`kind == 'standard'`); not with today() or now()
+    _memo: dict[tuple[Any, ...], Any] | None = None
+    _ordered_names: tuple[str, ...] = ()
 
     def evaluate(self, context: Mapping[str, Any] | None = None) -> Any:
         """Value of the expression; `context` gives `user` and the record's field values."""
         if self._constant is not _VARIABLE:
             return self._constant
+        memo = self._memo
+        if memo is None:
+            return self._evaluate(context)
+        key = _memo_key(self._ordered_names, context or {})
+        if key is None:
+            return self._evaluate(context)
+        found = memo.get(key, _VARIABLE)
+        if found is not _VARIABLE:
+            return found
+        result = self._evaluate(context)
+        if isinstance(result, _IMMUTABLE):
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = result
+        return result
+
+    def _evaluate(self, context: Mapping[str, Any] | None) -> Any:
         template = getattr(self._template, "_template", None)
         if template is None:  # not the Jinja this was written for: its public call
             values: dict[str, Any] = dict(context or {})
@@ -219,6 +240,27 @@ class CompiledExpression:
 
 
 _IMMUTABLE = (str, int, float, bool, Decimal, date, type(None))
+_MEMO_SIZE = 256
+_CLOCK = frozenset({"today", "now"})  # functions whose value changes by itself
+
+
+def _memo_key(names: tuple[str, ...], context: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the expression reads, as a key: each value with its type, a decimal as written
+    (1 and 1.0, equal, do not print alike); None when a value is not a plain scalar."""
+    key: list[Any] = []
+    for name in names:
+        value = context.get(name)
+        kind = type(value)
+        if kind is Decimal:
+            key.append((kind, str(value)))
+        elif kind in _SCALARS:
+            key.append((kind, value))
+        else:
+            return None
+    return tuple(key)
+
+
+_SCALARS = frozenset({str, int, float, bool, date, datetime, type(None)})
 
 
 @lru_cache(maxsize=2048)
@@ -233,7 +275,8 @@ def compile_expression(source: str) -> CompiledExpression:
     constant: Any = _VARIABLE
     if isinstance(node, nodes.Const) and isinstance(node.value, _IMMUTABLE):
         constant = template()  # a literal: its value, once (a default evaluated per new record)
-    return CompiledExpression(source, names, template, constant)
+    memo = {} if constant is _VARIABLE and not names & _CLOCK else None
+    return CompiledExpression(source, names, template, constant, memo, tuple(sorted(names)))
 
 
 def evaluate(expression: str | CompiledExpression, context: Mapping[str, Any] | None = None) -> Any:
