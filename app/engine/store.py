@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.numbering import format_number, period_key
@@ -331,8 +331,6 @@ class Store:
             self._flush(entity)
             return
         stamp = utcnow()
-        cache = _ChildRows.of(self.session)
-        cache.inserting = True
         try:
             for spec, objs in groups:
                 if not objs:
@@ -340,8 +338,7 @@ class Store:
                 table = self.rt.models.tables[spec.name]
                 keys = [c.key for c in table.columns]
                 for obj in objs:
-                    self.session.expunge(obj)
-                    values = obj.__dict__  # transient again: its dictionary is what gets inserted
+                    values = obj.__dict__  # pending, never loaded: its dictionary is what gets inserted
                     for key in ("created_at", "updated_at"):
                         if values.get(key) is None:
                             values[key] = stamp
@@ -352,14 +349,12 @@ class Store:
                             values[key] = None  # inserted as NULL, and known to be so
                 with self.session.no_autoflush:  # the rows still pending wait for their records
                     self.session.execute(insert(table), [{k: o.__dict__[k] for k in keys} for o in objs])
-                for obj in objs:
-                    make_transient_to_detached(obj)
-                    self.session.add(obj)
+                # inserted: persistent now, with what was inserted as their loaded state — the
+                # unit of work's own last step after its INSERTs (a rollback forgets them again)
+                self.session._register_persistent({inspect(o) for o in objs})
         except IntegrityError as exc:
             self.session.rollback()
             raise self._integrity(entity, exc) from None
-        finally:
-            cache.inserting = False
         self._flush(entity)  # what the computes added (deduction rows…), after the records
 
     def _give_ids(self, entity: EntitySpec, objs: list[Record]) -> None:
@@ -941,7 +936,6 @@ class _ChildRows:
         self.session = session
         self.rows: dict[tuple[str, str, int], list[Record]] = {}
         self.fresh: set[tuple[str, str, int]] = set()
-        self.inserting = False  # Store._insert_new takes its new records out and puts them back
 
     @classmethod
     def of(cls, session: Session) -> _ChildRows:
@@ -977,7 +971,7 @@ class _ChildRows:
         self.fresh.add(key)
 
     def _attached(self, _session: Session, obj: Any) -> None:
-        if self.fresh and not self.inserting:
+        if self.fresh:
             self._drop({getattr(getattr(obj, "__entity__", None), "name", None)})
 
     def _flushed(self, session: Session, _context: Any) -> None:

@@ -250,3 +250,23 @@ def test_a_batch_runs_the_consequences_of_each_record(runtime: Any) -> None:
     assert [line["qty_invoiced"] for line in closed["lines"]] == ["10.0000", "3.0000"]
     assert [e.transition for e in log_entries(s, s.entity("order"), order)][-1] == "close"
     assert audit.verify(runtime).problems == []
+
+
+def test_records_of_a_rolled_back_batch_are_forgotten_by_the_session(runtime: Any) -> None:
+    """Inserted without the unit of work, the new records still belong to the transaction:
+    after a rollback the same session creates again (on SQLite the same ids come back; a
+    PostgreSQL sequence goes on) and keeps nothing of the first ones."""
+    who = parties(runtime)
+    with fixed_clock(DAY), runtime.session() as session:
+        store = Store(runtime, session, SYSTEM)
+        first = [m.id for m in create_many(store, "invoice", [{**who, "lines": LINES}] * 2)]
+        session.rollback()
+        again = create_many(store, "invoice", [{**who, "title": "Deuxième essai", "lines": LINES[:1]}] * 2)
+        if runtime.engine.dialect.name == "sqlite":
+            assert [m.id for m in again] == first
+        assert [len(store.children(store.entity("invoice"), m)["lines"]) for m in again] == [1, 1]
+        session.commit()
+    with store_of(runtime) as s:
+        table = runtime.models.tables["invoice"]
+        stored = s.session.execute(select(table.c.id, table.c.title).order_by(table.c.id)).all()
+        assert [tuple(r) for r in stored] == [(m.id, "Deuxième essai") for m in again]
