@@ -112,3 +112,24 @@ def test_names_helpers() -> None:
     assert literal_value("'prospect'") == (True, "prospect")
     assert literal_value("['a', 'b']") == (True, ["a", "b"])
     assert literal_value("today()") == (False, None)
+
+
+def test_remembered_values_follow_what_the_expression_reads() -> None:
+    """An expression remembers its last results by the values it read (a batch evaluates the
+    same `when` on thousands of records): each value counts with its type and, for a decimal,
+    as written; the clock's functions are read again each time."""
+    from decimal import Decimal
+
+    from app.spec.expressions import compile_expression, fixed_clock
+
+    test = compile_expression("kind == 'standard' and total > 0")
+    assert [test.evaluate({"kind": k, "total": Decimal(t)}) for k, t in [("standard", "5"), ("deposit", "5"), ("standard", "0"), ("standard", "5")]] == [True, False, False, True]
+    text = compile_expression("amount ~ ''")
+    assert [text.evaluate({"amount": v}) for v in (Decimal("1.0"), Decimal("1"), 1, True)] == ["1.0", "1", "1", "True"]
+    listed = compile_expression("lines | length")  # a list is not remembered, nor wrongly reused
+    assert [listed.evaluate({"lines": rows}) for rows in ([1], [1, 2])] == [1, 2]
+    clock = compile_expression("today()")
+    with fixed_clock(date(2026, 12, 1)):
+        first = clock.evaluate({})
+    with fixed_clock(date(2026, 12, 2)):
+        assert (first, clock.evaluate({})) == (date(2026, 12, 1), date(2026, 12, 2))
