@@ -8,10 +8,12 @@ and a test's fresh database starts as a copy of it."""
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import shutil
 import tempfile
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -83,7 +85,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 _TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="comptoir-templates-"))
 atexit.register(shutil.rmtree, _TEMPLATE_DIR, ignore_errors=True)
-_TEMPLATES: dict[tuple[str, int], tuple[Any, str]] = {}  # (backend, id(spec)) -> (spec, template)
+_TEMPLATES: dict[tuple[str, str], str] = {}  # (backend, digest of the YAML files) -> template
 
 
 def _is_empty(database_url: str) -> bool:
@@ -101,7 +103,7 @@ def _template(root: Path, spec: Any, backend: str, run: str | None) -> str:
     """The migrated template of this configuration (built on first use): a file or a database."""
     from app.web.app import load_runtime
 
-    key = (backend, id(spec))
+    key = (backend, _DIGESTS[id(spec)][1])  # copies of one configuration share their template
     if key not in _TEMPLATES:
         if backend == "sqlite":
             target = str(_TEMPLATE_DIR / f"{uuid.uuid4().hex[:8]}.db")
@@ -114,8 +116,8 @@ def _template(root: Path, spec: Any, backend: str, run: str | None) -> str:
             admin.dispose()
             url = _pg_url(target)
         load_runtime(root, url, spec=spec).engine.dispose()
-        _TEMPLATES[key] = (spec, target)
-    return _TEMPLATES[key][1]
+        _TEMPLATES[key] = target
+    return _TEMPLATES[key]
 
 
 def _start_from_template(database_url: str, root: Path, spec: Any, run: str | None) -> None:
@@ -168,25 +170,52 @@ def config_copy(tmp_path: Path) -> Path:
 
 
 _SPECS: dict[Path, tuple[tuple[tuple[str, int], ...], Any]] = {}
+_DIGESTS: dict[int, tuple[Any, str]] = {}  # id(spec) -> (spec, digest of the files it was loaded from)
 
 
 def _cached_spec(root: Path) -> Any:
     """The loaded spec of a config dir, reloaded only when one of its YAML files changed."""
     from app.spec.loader import load_spec_or_raise
 
-    files = [*root.glob("schema/*.yaml"), *root.glob("*.yaml")]
-    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
+    files = sorted([*root.glob("schema/*.yaml"), *root.glob("*.yaml")])
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in files)
     cached = _SPECS.get(root)
     if cached is None or cached[0] != stamp:
         _SPECS[root] = cached = (stamp, load_spec_or_raise(root))
+        digest = hashlib.sha256()
+        for path in files:  # what the database schema is built from
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        _DIGESTS[id(cached[1])] = (cached[1], digest.hexdigest())
     return cached[1]
+
+
+_MODELS: OrderedDict[str, Any] = OrderedDict()  # digest of the YAML files -> their models, the last few
+
+
+def _models_of(spec: Any) -> Any:
+    """The mapped classes of a configuration, built once for all the tests of identical YAML:
+    building and configuring them, then collecting them as garbage, costs more than most
+    tests. Only the last few are kept (each holds tens of thousands of objects that every
+    full garbage collection would go through)."""
+    from app.engine.models import build_models
+    from sqlalchemy.orm import configure_mappers
+
+    digest = _DIGESTS[id(spec)][1]
+    models = _MODELS.get(digest)
+    if models is None:
+        models = _MODELS[digest] = build_models(spec)
+        configure_mappers()
+        while len(_MODELS) > 4:
+            _MODELS.popitem(last=False)
+    _MODELS.move_to_end(digest)
+    return models
 
 
 @pytest.fixture
 def make_runtime(database_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     """Build (and migrate) a runtime for a config dir on this test's database."""
+    from app.engine.migrate import migrate
     from app.engine.runtime import build_runtime
-    from app.web.app import load_runtime
 
     built: list[Any] = []
 
@@ -196,9 +225,10 @@ def make_runtime(database_url: str, request: pytest.FixtureRequest) -> Iterator[
         if not built and _is_empty(database_url):  # a fresh database: a copy of the migrated template
             run = request.getfixturevalue("pg_run_database") if database_url.startswith("postgresql") else None
             _start_from_template(database_url, root, spec, run)
-            rt = build_runtime(spec, database_url)
+            rt = build_runtime(spec, database_url, models=_models_of(spec))
         else:  # a database a test built already: migrate it to this configuration
-            rt = load_runtime(root, database_url, spec=spec)
+            rt = build_runtime(spec, database_url, models=_models_of(spec))
+            migrate(rt)
         built.append(rt)
         return rt
 

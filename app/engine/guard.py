@@ -12,7 +12,6 @@ log (app/engine/audit.py) is append-only.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -47,8 +46,9 @@ class ParentLock:
     mutable: frozenset[str]  # child columns that stay mutable (`lines.quantity_delivered`)
 
 
-# table -> what to check on bulk statements (tables of every runtime built in this process)
-_tables: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
+# What to check on bulk statements, kept in the table's own `info` (a process-wide map keyed by
+# table would keep every runtime's models alive: its values point back to their tables).
+_GUARDED = "comptoir.guarded"
 
 
 def install_guard(models: Models) -> None:
@@ -60,14 +60,14 @@ def install_guard(models: Models) -> None:
         machine = machine_of(cls)
         if machine is None:
             continue
-        _tables[models.tables[name]] = ("record", machine)
+        models.tables[name].info[_GUARDED] = ("record", machine)
         for child in machine.entity.children:
             child_cls = models.classes[child.entity]
             via = child_cls.__entity__.fields[child.via]
             lock = ParentLock(cls, machine, via.column_name, via.name, child.name, machine.child_mutable.get(child.name, frozenset()))
             child_cls.__locked_parents__ = (*child_cls.__locked_parents__, lock)  # type: ignore[attr-defined]
-            _tables[models.tables[child.entity]] = ("child", (lock, models.tables[name]))
-    _tables[models.audit] = ("audit", None)
+            models.tables[child.entity].info[_GUARDED] = ("child", (lock, models.tables[name]))
+    models.audit.info[_GUARDED] = ("audit", None)
     if not _installed:
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "do_orm_execute", _on_execute)
@@ -272,7 +272,7 @@ def _on_execute(state: ORMExecuteState) -> None:
         table = table._deannotate()
     if table is None:
         return
-    guarded = _tables.get(table)
+    guarded = getattr(table, "info", {}).get(_GUARDED)
     if guarded is None:
         return
     kind, info = guarded

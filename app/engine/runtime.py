@@ -60,10 +60,14 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def build_runtime(spec: AppSpec, database_url: str, *, engine: Engine | None = None) -> Runtime:
+def build_runtime(
+    spec: AppSpec, database_url: str, *, engine: Engine | None = None, models: Models | None = None
+) -> Runtime:
+    """`models`: the mapped classes of this very spec, built already (they depend on nothing
+    else, so several runtimes of one spec may share them, as the tests' databases do)."""
     from app.engine.expressions import compile_defaults
 
-    models = build_models(spec)
+    models = models or build_models(spec)
     db = engine or make_engine(database_url)
     sessions = sessionmaker(bind=db, expire_on_commit=False)
     return Runtime(
