@@ -198,13 +198,11 @@ def _models_of(spec: Any) -> Any:
     tests. Only the last few are kept (each holds tens of thousands of objects that every
     full garbage collection would go through)."""
     from app.engine.models import build_models
-    from sqlalchemy.orm import configure_mappers
 
     digest = _DIGESTS[id(spec)][1]
     models = _MODELS.get(digest)
     if models is None:
-        models = _MODELS[digest] = build_models(spec)
-        configure_mappers()
+        models = _MODELS[digest] = build_models(spec)  # configured by build_models
         while len(_MODELS) > 4:
             _MODELS.popitem(last=False)
     _MODELS.move_to_end(digest)

@@ -29,6 +29,8 @@ def D(value: str | int | Decimal) -> Decimal:
     comma is ambiguous (French decimal mark or thousands separator) — parsing a user's input is
     the interface's job. NaN and infinities are refused.
     """
+    if type(value) is Decimal and value.is_finite():  # the usual case, first
+        return value
     if isinstance(value, bool):
         raise TypeError(f"montant invalide : booléen {value!r} (invalid amount: a bool)")
     if isinstance(value, float):

@@ -137,6 +137,8 @@ class Line:
 
     def billed(self, amount: Decimal) -> Decimal:
         """The part of an unrounded full-line `amount` billed by this line, to the cent."""
+        if not self.progress_from and self.progress_to == HUNDRED:  # all of it, at once
+            return round_amount(amount)
         return round_amount(percent_of(amount, self.progress_to)) - round_amount(
             percent_of(amount, self.progress_from)
         )

@@ -42,9 +42,16 @@ AUDIT_COUNTER = "comptoir.audit"
 
 def _decimal_text(value: Decimal) -> str:
     """20, 20.0 and 20.00 are one amount: written 20 (and 2.50 as 2.5)."""
-    if value == 0:
-        return "0"
-    return format(value.normalize(), "f")
+    text = _DECIMAL_TEXTS.get(value)  # equal amounts have one text: the last few are kept
+    if text is None:
+        text = "0" if value == 0 else format(value.normalize(), "f")
+        if len(_DECIMAL_TEXTS) >= 4096:
+            _DECIMAL_TEXTS.clear()
+        _DECIMAL_TEXTS[value] = text
+    return text
+
+
+_DECIMAL_TEXTS: dict[Decimal, str] = {}
 
 
 _AS_IS = (str, int, float, bool, type(None))

@@ -8,6 +8,7 @@ after a " / ".
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -82,19 +83,23 @@ def _parse_int(value: Any, field: FieldSpec) -> int:
     return int(number)
 
 
+@functools.lru_cache(maxsize=None)
 def _scaled(scale: int, precision: int = 18) -> Callable[[Any, FieldSpec], Decimal]:
+    quantum = Decimal(1).scaleb(-scale)
+    largest = precision - scale  # digits before the point that NUMERIC(precision, scale) holds
+
     def parse(value: Any, field: FieldSpec) -> Decimal:
         number = parse_decimal(value)
-        if number and number.adjusted() >= precision - scale:  # would overflow NUMERIC(precision, scale)
+        if number and number.adjusted() >= largest:  # would overflow NUMERIC(precision, scale)
             raise FieldError(
-                _msg(f"nombre trop grand ({precision - scale} chiffres au plus avant la virgule)", "number too large")
+                _msg(f"nombre trop grand ({largest} chiffres au plus avant la virgule)", "number too large")
             )
-        quantum = Decimal(1).scaleb(-scale)
-        if number != number.quantize(quantum):
+        quantized = number.quantize(quantum)
+        if number != quantized:
             raise FieldError(
                 _msg(f"{scale} décimales au plus", f"at most {scale} decimal places")
             )
-        return number.quantize(quantum)
+        return quantized
 
     return parse
 

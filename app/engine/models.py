@@ -249,6 +249,7 @@ def build_models(spec: AppSpec) -> Models:
             properties=properties,
             version_id_col=table.c.version,
         )
+    reg.configure()  # now rather than on first use (records are also made without __init__)
     models = Models(metadata=metadata, classes=classes, tables=tables, counters=counters, tokens=tokens, system=system)
     from app.engine.guard import install_guard
     from app.engine.workflow import compile_workflows

@@ -121,9 +121,7 @@ def check_matches(
     `values_after`: every field's value after the save (see `values_after`); `changed`: the
     fields given in this save — a constraint none of whose fields changed is not checked again
     (None: check all). A constraint holds when our field is empty (nothing to agree with)."""
-    for link in entity.fields.values():
-        if not link.is_link or not link.match:
-            continue
+    for link in entity.matched_links:
         target_id = values_after.get(link.name)
         if target_id is None:
             continue

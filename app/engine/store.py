@@ -6,9 +6,10 @@ go through it, so a rule holds whatever the interface.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
@@ -278,7 +279,8 @@ class Store:
                         values[workflow.field] = workflow.initial  # a new record starts in the initial state
                     self._apply_defaults(entity, values)
                     self._check_required(entity, values, creating=True)
-                    check_matches(self.session, self.rt, entity, values_after(entity, None, values))
+                    if entity.matched_links:
+                        check_matches(self.session, self.rt, entity, values_after(entity, None, values))
                     obj = self._new_object(entity, values)
                     self._number(entity, obj)
                 except StoreError as exc:
@@ -286,8 +288,7 @@ class Store:
                     raise _in_batch(exc, index, len(batch))
                 made.append((obj, children, item))
             self._give_ids(entity, [obj for obj, _c, _i in made])
-            for obj, _children, _item in made:
-                self.session.add(obj)
+            _add_new(self.session, [obj for obj, _children, _item in made])
             cache = _ChildRows.of(self.session)
             written: list[tuple[Record, dict[str, list[Record]]]] = []
             for index, (obj, children, item) in enumerate(made):
@@ -388,7 +389,9 @@ class Store:
 
     def _new_object(self, entity: EntitySpec, values: Mapping[str, Any]) -> Record:
         """A new, unsaved record with these values (the flush writes NULL in the other columns)."""
-        obj = self.rt.models.cls(entity.name)()
+        # the class manager's own constructor of instances (what loading rows uses): the
+        # mapped __init__ would add its argument handling and `init` event to each
+        obj = self.rt.models.cls(entity.name)._sa_class_manager.new_instance()
         fields = entity.fields
         # Straight into the new object's dictionary (what an INSERT reads): a transient
         # object has no history to keep, and the attribute events cost more than the rest here.
@@ -614,8 +617,8 @@ class Store:
             )
 
     def _apply_defaults(self, entity: EntitySpec, values: dict[str, Any]) -> None:
-        for field in entity.fields.values():
-            if field.name in values or field.default is None:
+        for field in entity.defaulted_fields:
+            if field.name in values:
                 continue
             key = (entity.name, field.name)
             compiled = self.rt.defaults.get(key)
@@ -636,10 +639,7 @@ class Store:
                 ) from None
 
     def _check_required(self, entity: EntitySpec, values: Mapping[str, Any], *, creating: bool) -> None:
-        numbered = {n.field for n in entity.numbering}
-        for field in entity.fields.values():
-            if not field.required or field.name in numbered:
-                continue
+        for field in entity.required_fields:
             missing = values.get(field.name) in (None, "", []) if (creating or field.name in values) else False
             if missing:
                 raise StoreError(
@@ -816,9 +816,10 @@ class Store:
         if order is not None and order.type == "integer" and values.get(order.name) in (None, 0):
             values[order.name] = index + 1  # a new row without a place takes its place in the list
         self._check_required(child_spec, values, creating=True)
-        check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
+        if child_spec.matched_links:
+            check_matches(self.session, self.rt, child_spec, values_after(child_spec, None, values))
         row = self._new_object(child_spec, values)
-        self.session.add(row)
+        _add_new(self.session, [row])
         return row
 
     def _add_children(
@@ -988,6 +989,18 @@ class _ChildRows:
         self.fresh = set()
 
 
+def _add_new(session: Session, objs: list[Record]) -> None:
+    """`session.add` of new records made by `_new_object`, without its cascade: the cascade
+    looks for related objects through every attribute of every record (a large share of
+    creating one), and these have none — their links are written as ids, never as objects."""
+    for obj in objs:
+        state = inspect(obj)
+        if state.key is not None or state.session_id is not None:
+            session.add(obj)  # not a new, unattached record: the ordinary way
+            continue
+        session._save_impl(state)  # what add does for each object of its cascade
+
+
 def _pending(session: Session, model: type) -> bool:
     """Whether rows of `model` are new, deleted or changed in the session and not flushed yet.
     Reads the session's own registers (what `session.new`, `.deleted` and `.dirty` are built
@@ -997,12 +1010,18 @@ def _pending(session: Session, model: type) -> bool:
         return True
     if any(isinstance(o, model) for o in session._deleted.values()):
         return True
-    for state in session.identity_map._modified:
+    modified = session.identity_map._modified
+    if not modified or model not in set(map(_CLASS_OF, modified)):  # no loop in Python over them all
+        return False
+    for state in modified:
         if state.class_ is model:
             obj = state.obj()
             if obj is not None and session.is_modified(obj):
                 return True
     return False
+
+
+_CLASS_OF = attrgetter("class_")
 
 
 def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:

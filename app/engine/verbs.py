@@ -133,7 +133,8 @@ def record_values(
         for name in names:
             found = fields.get(name)
             if found is not None and found.type != "password":
-                values[name] = getattr(obj, found.column_name)
+                value = obj.__dict__.get(found.column_name, _UNLOADED)  # loaded: no attribute machinery
+                values[name] = getattr(obj, found.column_name) if value is _UNLOADED else value
             elif name in SYSTEM_COLUMNS:
                 values[name] = getattr(obj, name, None)
     wanted = [c for c in entity.children if names is None or c.name in names]
@@ -147,6 +148,9 @@ def record_values(
             ]
     values["user"] = store.principal
     return values
+
+
+_UNLOADED = object()
 
 
 def evaluate(ctx: VerbContext, source: str) -> Any:
@@ -163,9 +167,16 @@ def _field(ctx: VerbContext, name: str, entity: EntitySpec | None = None) -> Fie
 
 
 def assign(obj: Any, column: str, value: Any) -> None:
-    """Set an attribute only when it changes (a locked record's flush then sees no change)."""
-    if getattr(obj, column) != value or (value is None) != (getattr(obj, column) is None):
-        setattr(obj, column, value)
+    """Set an attribute only when it changes (a locked record's flush then sees no change).
+    A record never written yet (`create_many` computes its totals before the INSERT) has no
+    history to keep: its dictionary is what gets inserted, written straight."""
+    current = getattr(obj, column)
+    if current != value or (value is None) != (current is None):
+        state = getattr(obj, "_sa_instance_state", None)
+        if state is not None and state.key is None:  # transient or pending: never inserted
+            obj.__dict__[column] = value
+        else:
+            setattr(obj, column, value)
 
 
 # --- generic verbs ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ everything downstream (engine, web, documents) reads only these objects, never Y
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -129,11 +130,13 @@ class FieldSpec:
     # e.g. {account: account}: the linked contact belongs to this document's client
     match: Mapping[str, str] = field(default_factory=dict, hash=False)
 
-    @property
+    # cached (written in the instance's __dict__, which a frozen dataclass allows): the engine
+    # reads them for every field of every record it handles
+    @cached_property
     def is_link(self) -> bool:
         return self.type == "link"
 
-    @property
+    @cached_property
     def column_name(self) -> str:
         """Database column: links are stored as `<name>_id`."""
         return f"{self.name}_id" if self.type == "link" else self.name
@@ -204,6 +207,22 @@ class EntitySpec:
 
     def field(self, name: str) -> FieldSpec:
         return self.fields[name]
+
+    # What the store goes through for every record it creates, found once.
+    @cached_property
+    def required_fields(self) -> tuple[FieldSpec, ...]:
+        """Required fields, but those a numbering fills."""
+        numbered = {n.field for n in self.numbering}
+        return tuple(f for f in self.fields.values() if f.required and f.name not in numbered)
+
+    @cached_property
+    def defaulted_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields.values() if f.default is not None)
+
+    @cached_property
+    def matched_links(self) -> tuple[FieldSpec, ...]:
+        """Link fields whose linked record must agree with this one (`match`)."""
+        return tuple(f for f in self.fields.values() if f.is_link and f.match)
 
 
 @dataclass(frozen=True)

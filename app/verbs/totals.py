@@ -40,8 +40,13 @@ def _get(spec: EntitySpec, obj: Any, name: str, default: Any = None) -> Any:
     field = spec.fields.get(name)
     if field is None:
         return default
-    value = getattr(obj, field.column_name)
+    value = obj.__dict__.get(field.column_name, _UNLOADED)  # loaded: no attribute machinery
+    if value is _UNLOADED:
+        value = getattr(obj, field.column_name)
     return default if value is None else value
+
+
+_UNLOADED = object()
 
 
 def _decimal(spec: EntitySpec, obj: Any, name: str, default: Decimal) -> Decimal:
