@@ -133,8 +133,7 @@ def record_values(
         for name in names:
             found = fields.get(name)
             if found is not None and found.type != "password":
-                value = obj.__dict__.get(found.column_name, _UNLOADED)  # loaded: no attribute machinery
-                values[name] = getattr(obj, found.column_name) if value is _UNLOADED else value
+                values[name] = column_value(obj, found.column_name)
             elif name in SYSTEM_COLUMNS:
                 values[name] = getattr(obj, name, None)
     wanted = [c for c in entity.children if names is None or c.name in names]
@@ -151,6 +150,13 @@ def record_values(
 
 
 _UNLOADED = object()
+
+
+def column_value(obj: Any, column: str) -> Any:
+    """A record's column: read from its dictionary when loaded (no attribute machinery on a
+    hot path), else through the attribute, which loads it."""
+    value = obj.__dict__.get(column, _UNLOADED)
+    return getattr(obj, column) if value is _UNLOADED else value
 
 
 def evaluate(ctx: VerbContext, source: str) -> Any:

@@ -230,3 +230,21 @@ def test_system_principal_is_held_too(rt: Any, locked: int) -> None:
     with rt.session() as s, pytest.raises(StoreError) as err:
         Store(rt, s, SYSTEM).update("bill", locked, {"title": "x"})
     assert err.value.status == 409
+
+
+def test_a_runtime_dropped_leaves_no_models_behind(tmp_path: Any) -> None:
+    """The guard's knowledge of each table must not keep a runtime's classes alive once the
+    runtime is gone (the tests build hundreds of them; a long-lived process may rebuild)."""
+    import gc
+    import weakref
+
+    from app.engine.runtime import build_runtime
+    from tests.conftest import PROJECT_ROOT, _cached_spec
+
+    spec = _cached_spec(PROJECT_ROOT)
+    rt = build_runtime(spec, f"sqlite:///{tmp_path / 'gone.db'}")
+    gone = weakref.ref(rt.models.cls("invoice"))
+    rt.engine.dispose()
+    del rt
+    gc.collect()
+    assert gone() is None
