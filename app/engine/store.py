@@ -9,12 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.numbering import format_number, period_key
@@ -299,6 +298,8 @@ class Store:
                     raise _in_batch(exc, index, len(batch))
             for child in entity.children:
                 self._give_ids(self.spec.entities[child.entity], [r for _o, rows in written for r in rows.get(child.name, [])])
+        for child in entity.children:
+            self._watch_rows(child.entity, child.via)
         for obj, rows in written:  # the new rows are all their rows, flushed or not
             for child in entity.children:
                 cache.put_fresh((child.entity, child.via, obj.id), self._in_order(child.entity, rows.get(child.name, [])))
@@ -740,6 +741,7 @@ class Store:
         adds, changes or deletes rows of the child entity drops them (see _ChildRows)."""
         cls = self.rt.models.cls(child_entity)
         cache = _ChildRows.of(self.session)
+        self._watch_rows(child_entity, via)
         key = (child_entity, via, parent_id)
         rows = cache.get(key, cls)
         if rows is None:
@@ -750,6 +752,17 @@ class Store:
             rows = list(self.session.scalars(select(cls).where(column == parent_id).order_by(*order, cls.id)))
             cache.put(key, rows)
         return list(rows)
+
+    def _watch_rows(self, child_entity: str, via: str) -> None:
+        cls = self.rt.models.cls(child_entity)
+        if via in cls.__dict__.get("_comptoir_watched_links", ()):
+            return
+        spec = self.spec.entities[child_entity]
+        fields = [spec.fields[via], *(spec.fields[o] for o in _child_order(self.rt, child_entity))]
+        # a link is set by its id column or by its relationship (same name as the field)
+        columns = [f.column_name for f in fields] + [f.name for f in fields if f.is_link]
+        _ChildRows.watch(cls, child_entity, columns)
+        cls._comptoir_watched_links = {*cls.__dict__.get("_comptoir_watched_links", ()), via}  # type: ignore[attr-defined]
 
     def children(self, entity: EntitySpec, obj: Record) -> dict[str, list[Record]]:
         return {c.name: self._child_rows(c.entity, c.via, obj.id) for c in entity.children}
@@ -923,9 +936,11 @@ _IMMUTABLE = (str, int, float, bool, Decimal, dt.date, type(None))
 
 
 class _ChildRows:
-    """Child rows read in a session, by (child entity, link field, parent id). An entry is used
-    only while no row of its entity is pending (new, changed or deleted) in the session, and is
-    dropped when a flush writes rows of its entity, on commit and on rollback.
+    """Child rows read in a session, by (child entity, link field, parent id): the rows, which
+    are the session's own objects, so what a verb changes in them is seen at once. An entry is
+    used only while no row of its entity is new or deleted and not flushed yet; it is dropped
+    when a row of its entity changes parent or place in the order (the link and order columns
+    are watched, see `watch`), when a flush writes rows of its entity, on commit and on rollback.
 
     A fresh entry holds the rows just added for a new record, not flushed yet: it is all the
     record's rows, so it is used although they are pending — until another row of that entity
@@ -955,9 +970,22 @@ class _ChildRows:
         rows = self.rows.get(key)
         if rows is not None and key in self.fresh:
             return rows
-        if rows is None or _pending(self.session, model):
+        if rows is None or _added_or_removed(self.session, model):
             return None  # pending rows: the query autoflushes them, which drops the entry
         return rows
+
+    @staticmethod
+    def watch(cls: type, entity_name: str, columns: Iterable[str]) -> None:
+        """Drop the entries of `entity_name` in the session of a row whose value of one of these
+        attributes (the link to the parent, the order) is set to another: the row may belong to
+        another parent, or the rows to another order. Once per mapped class and column."""
+        watched: set[str] = cls.__dict__.get("_comptoir_watched") or set()
+        for column in columns:
+            if column in watched:
+                continue
+            event.listen(getattr(cls, column), "set", _moved(entity_name))
+            watched.add(column)
+        setattr(cls, "_comptoir_watched", watched)
 
     def put(self, key: tuple[str, str, int], rows: list[Record]) -> None:
         self.rows[key] = rows
@@ -1001,27 +1029,24 @@ def _add_new(session: Session, objs: list[Record]) -> None:
         session._save_impl(state)  # what add does for each object of its cascade
 
 
-def _pending(session: Session, model: type) -> bool:
-    """Whether rows of `model` are new, deleted or changed in the session and not flushed yet.
-    Reads the session's own registers (what `session.new`, `.deleted` and `.dirty` are built
-    from) instead of building those lists: this runs before each read of child rows from the
-    cache, and a batch of transitions has thousands of changed records in the session."""
-    if any(isinstance(o, model) for o in session._new.values()):
+def _added_or_removed(session: Session, model: type) -> bool:
+    """Whether rows of `model` are new or deleted in the session and not flushed yet (the
+    session's own registers, which `session.new` and `.deleted` are built from)."""
+    if session._new and any(isinstance(o, model) for o in session._new.values()):
         return True
-    if any(isinstance(o, model) for o in session._deleted.values()):
-        return True
-    modified = session.identity_map._modified
-    if not modified or model not in set(map(_CLASS_OF, modified)):  # no loop in Python over them all
-        return False
-    for state in modified:
-        if state.class_ is model:
-            obj = state.obj()
-            if obj is not None and session.is_modified(obj):
-                return True
-    return False
+    return bool(session._deleted) and any(isinstance(o, model) for o in session._deleted.values())
 
 
-_CLASS_OF = attrgetter("class_")
+def _moved(entity_name: str) -> Any:
+    def moved(target: Any, value: Any, old: Any, _initiator: Any) -> None:
+        if value is old or value == old:
+            return
+        session = object_session(target)
+        cache = session.info.get(_ChildRows.INFO_KEY) if session is not None else None
+        if cache is not None:
+            cache._drop({entity_name})
+
+    return moved
 
 
 def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:

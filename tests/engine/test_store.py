@@ -271,3 +271,30 @@ def test_child_rows_need_rights_on_the_child_entity(rt: Any) -> None:
         lyon = store.serialize(store.get("party", pid))["places"][0]
         store.update("party", pid, {"name": "P2", "places": [lyon]})
         s.commit()
+
+
+def test_child_rows_read_again_follow_unflushed_moves_and_reorders(rt: Any) -> None:
+    """The rows kept for the transaction are the session's objects: a changed value is seen
+    at once; a row moved to another parent, or to another place in the order, is not read from
+    the lists kept before (they are read again, which flushes the change)."""
+    with rt.session() as s:
+        store = Store(rt, s, SYSTEM)
+        first = store.create("party", {"name": "P1", "places": [{"city": "Lyon", "position": 1}, {"city": "Brest", "position": 2}]})
+        second = store.create("party", {"name": "P2", "places": [{"city": "Nantes", "position": 1}]})
+        s.commit()
+        ids = first.id, second.id
+    with rt.session() as s:
+        store = Store(rt, s, SYSTEM)
+        p1, p2 = store.get("party", ids[0]), store.get("party", ids[1])
+        lyon, brest = store.children(p1.__entity__, p1)["places"]
+        assert [r.city for r in store.children(p2.__entity__, p2)["places"]] == ["Nantes"]
+        brest.city = "Brest centre"  # another column: the same rows, with the new value
+        assert [r.city for r in store.children(p1.__entity__, p1)["places"]] == ["Lyon", "Brest centre"]
+        brest.position = 0  # the order changes
+        assert [r.city for r in store.children(p1.__entity__, p1)["places"]] == ["Brest centre", "Lyon"]
+        lyon.party_id = ids[1]  # another parent, by its id
+        assert [r.city for r in store.children(p1.__entity__, p1)["places"]] == ["Brest centre"]
+        assert [r.city for r in store.children(p2.__entity__, p2)["places"]] == ["Lyon", "Nantes"]  # position, then id
+        brest.party = p2  # or by the relationship
+        assert store.children(p1.__entity__, p1)["places"] == []
+        assert [r.city for r in store.children(p2.__entity__, p2)["places"]] == ["Brest centre", "Lyon", "Nantes"]
