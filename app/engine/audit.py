@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, insert, inspect, select
 
+from app.engine.coltypes import ExactDecimal
 from app.engine.models import Models
 from app.engine.workflow import Machine, machine_of
 from app.spec.model import AppSpec, EntitySpec, Label
@@ -91,6 +92,16 @@ def canonical(value: Any) -> str:
         return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_with(mapping: Mapping[str, Any], key: str, text: str) -> str:
+    """`canonical({**mapping, key: value})` where `text` is `canonical(value)`, without writing
+    the value again (the keys are text: sorted as json.dumps sorts them)."""
+    parts = []
+    for name in sorted({*mapping, key}):
+        value = text if name == key else canonical(mapping[name])
+        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{value}")
+    return "{" + ",".join(parts) + "}"
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -141,6 +152,146 @@ def read_snapshots(db: Any, models: Models, spec: AppSpec, machine: Machine, rec
     return out
 
 
+class _NotAsStored(Exception):
+    """A value in memory that might not read back the same from the database."""
+
+
+def _json_native(value: Any) -> bool:
+    if value is None or type(value) in (str, int, bool):
+        return True
+    if type(value) is list:
+        return all(_json_native(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _json_native(v) for k, v in value.items())
+    return False
+
+
+def _as_stored(column: Any) -> Any:
+    """`plain` of a value in memory as the column would give it back once written: only for
+    values whose type the column keeps as it is (decimals quantized to the column's scale, as
+    the write does); any other raises _NotAsStored (the snapshot is then read from the database)."""
+    kind = column.type
+    if isinstance(kind, ExactDecimal):
+        quantum = kind._quantum
+
+        def read(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) is not Decimal:
+                raise _NotAsStored
+            return _decimal_text(value.quantize(quantum))
+
+        return read
+    checks: list[tuple[type, Any]] = [
+        (Boolean, lambda v: type(v) is bool),
+        (Integer, lambda v: type(v) is int),
+        (String, lambda v: type(v) is str),
+        (DateTime, lambda v: type(v) is dt.datetime and v.tzinfo is None),
+        (Date, lambda v: type(v) is dt.date),
+        (JSON, _json_native),
+    ]
+    for sql_type, accepts in checks:
+        if isinstance(kind, sql_type):
+
+            def read(value: Any, accepts: Any = accepts) -> Any:
+                if value is None:
+                    return None
+                if not accepts(value):
+                    raise _NotAsStored
+                return plain(value)
+
+            return read
+
+    def unknown(value: Any) -> Any:
+        if value is None:
+            return None
+        raise _NotAsStored
+
+    return unknown
+
+
+@dataclass
+class _Plan:
+    """What a snapshot of one entity's records holds: (name, column, reader) of the fields,
+    and of each collection's kept fields."""
+
+    fields: list[tuple[str, str, Any]]
+    children: list[tuple[str, str, str, list[tuple[str, str, Any]]]]  # collection, child entity, via, fields
+
+
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(models: Models, spec: AppSpec, machine: Machine) -> _Plan:
+    key = (id(models), id(machine))
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    entity = machine.entity
+    table = models.tables[entity.name]
+    skip = machine.mutable_columns | {machine.status_column}
+    fields = [(f.name, f.column_name, _as_stored(table.c[f.column_name])) for f in entity.fields.values() if f.column_name not in skip and f.type != "password"]
+    children = []
+    for child in entity.children:
+        child_spec = spec.entities[child.entity]
+        child_table = models.tables[child.entity]
+        mutable = machine.child_mutable.get(child.name, frozenset())
+        kept = [
+            (f.name, f.column_name, _as_stored(child_table.c[f.column_name]))
+            for f in child_spec.fields.values()
+            if f.column_name not in mutable and f.name != child.via and f.type != "password"
+        ]
+        children.append((child.name, child.entity, child.via, kept))
+    plan = _Plan(fields, children)
+    if len(_PLANS) > 256:  # runtimes come and go in tests
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+def _written(obj: Any, columns: list[tuple[str, str, Any]]) -> dict[str, Any]:
+    """The values of a persistent object with nothing pending nor expired, as stored."""
+    state = inspect(obj)
+    if state.key is None or state.modified or state.expired_attributes:
+        raise _NotAsStored
+    values = obj.__dict__
+    try:
+        return {name: read(values[column]) for name, column, read in columns}
+    except KeyError:  # not loaded
+        raise _NotAsStored from None
+
+
+def memory_snapshots(store: Store, machine: Machine, record_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`read_snapshots` of the records written in this transaction and still held by the
+    session as they were written — with their child rows kept for the transaction — made from
+    what is in memory instead of read back; the others are left out (read from the database)."""
+    session = store.session
+    models = store.rt.models
+    plan = _plan(models, store.spec, machine)
+    mapper = inspect(models.cls(machine.entity.name))
+    out: dict[int, dict[str, Any]] = {}
+    for record_id in record_ids:
+        obj = session.identity_map.get(mapper.identity_key_from_primary_key((record_id,)))
+        if obj is None:
+            continue
+        rows = store.kept_children(machine.entity, obj)
+        if rows is None:
+            continue
+        try:
+            children = {
+                collection: [{"id": r.id, **_written(r, kept)} for r in sorted(rows[collection], key=_ID)]
+                for collection, _child, _via, kept in plan.children
+            }
+            out[record_id] = {"fields": _written(obj, plan.fields), "children": children}
+        except _NotAsStored:
+            continue
+    return out
+
+
+def _ID(obj: Any) -> Any:
+    return obj.id
+
+
 # --- appending -----------------------------------------------------------------------------------
 
 
@@ -189,7 +340,12 @@ def _write(store: Store, entries: list[PendingEntry]) -> int:
         if e.machine is not None:
             by_machine.setdefault(e.entity.name, (e.machine, []))[1].append(e.record_id)
     for name, (machine, ids) in by_machine.items():
-        for record_id, snapshot in read_snapshots(session, store.rt.models, store.spec, machine, ids).items():
+        # the session is flushed: what it holds unchanged is what is stored
+        known = memory_snapshots(store, machine, ids)
+        missing = [i for i in ids if i not in known]
+        if missing:
+            known.update(read_snapshots(session, store.rt.models, store.spec, machine, missing))
+        for record_id, snapshot in known.items():
             snapshots[(name, record_id)] = snapshot
     last = store.next_counter(AUDIT_COUNTER, len(entries))  # locks the counter row: appends queue here
     first = last - len(entries) + 1
@@ -199,17 +355,19 @@ def _write(store: Store, entries: list[PendingEntry]) -> int:
     rows = []
     for number, e in enumerate(entries, start=first):
         snapshot = snapshots.get((e.entity.name, e.record_id)) if e.machine is not None else e.snapshot
-        body = dict(e.payload)
         if snapshot is not None:
-            body["snapshot"] = snapshot
+            snapshot_text = canonical(snapshot)  # written once, in the payload and for its hash
+            payload, snapshot_hash = canonical_with(e.payload, "snapshot", snapshot_text), sha256(snapshot_text)
+        else:
+            payload, snapshot_hash = canonical(dict(e.payload)), ""
         entry: dict[str, Any] = {
             "id": number,
             "at": at,
             "entity": e.entity.name,
             "record_id": e.record_id,
             "event": e.event,
-            "payload": canonical(body),
-            "snapshot_hash": sha256(canonical(snapshot)) if snapshot is not None else "",
+            "payload": payload,
+            "snapshot_hash": snapshot_hash,
         }
         digest = entry_hash(prev_hash, entry)
         rows.append({**entry, "at": dt.datetime.fromisoformat(at), "prev_hash": prev_hash, "hash": digest})

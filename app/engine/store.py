@@ -764,6 +764,20 @@ class Store:
         _ChildRows.watch(cls, child_entity, columns)
         cls._comptoir_watched_links = {*cls.__dict__.get("_comptoir_watched_links", ()), via}  # type: ignore[attr-defined]
 
+    def kept_children(self, entity: EntitySpec, obj: Record) -> dict[str, list[Record]] | None:
+        """The record's child rows kept for the transaction (as `children` gives them, read
+        from no query), or None when one of its collections is not kept."""
+        cache = self.session.info.get(_ChildRows.INFO_KEY)
+        if cache is None:
+            return None
+        out: dict[str, list[Record]] = {}
+        for child in entity.children:
+            rows = cache.get((child.entity, child.via, obj.id), self.rt.models.cls(child.entity))
+            if rows is None:
+                return None
+            out[child.name] = rows
+        return out
+
     def children(self, entity: EntitySpec, obj: Record) -> dict[str, list[Record]]:
         return {c.name: self._child_rows(c.entity, c.via, obj.id) for c in entity.children}
 

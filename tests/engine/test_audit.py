@@ -13,7 +13,10 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import select, text
 
-from app.engine.audit import GENESIS, canonical, entry_hash, sha256, verify
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.engine.audit import GENESIS, canonical, canonical_with, entry_hash, sha256, verify
 from tests.engine.test_workflow import new_bill, new_firm, run
 from tests.engine.workflow_config import make_workflow_runtime
 
@@ -150,3 +153,15 @@ def test_cli_audit_verify(rt: Any, audited: list[int], database_url: str) -> Non
     assert "entrée 1 altérée / entry 1 altered" in broken.stdout
     assert f"bill {audited[2]} (FA26-0003) changed since validate (entry 3): field total_gross" in broken.stdout
     assert "anomalie(s)" in broken.stderr
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON, max_size=5), st.text(), _JSON)
+def test_a_payload_written_around_a_snapshot_text_is_its_canonical_form(payload: dict[str, Any], key: str, value: Any) -> None:
+    assert canonical_with(payload, key, canonical(value)) == canonical({**payload, key: value})
