@@ -166,48 +166,22 @@ def _json_native(value: Any) -> bool:
     return False
 
 
-def _as_stored(column: Any) -> Any:
-    """`plain` of a value in memory as the column would give it back once written: only for
-    values whose type the column keeps as it is (decimals quantized to the column's scale, as
-    the write does); any other raises _NotAsStored (the snapshot is then read from the database)."""
+_JSON_VALUE = object()  # the column keeps any JSON-native value
+_UNKNOWN = object()  # a column type not known here: only NULL is read from memory
+
+
+def _as_stored(column: Any) -> tuple[Any, Decimal | None]:
+    """How a value in memory reads back from this column once written: the one Python type
+    the column keeps as it is (`_JSON_VALUE`: JSON-native values), and for decimals the
+    column's quantum (the write quantizes to it). Another type raises _NotAsStored in
+    `_written` (the snapshot is then read from the database)."""
     kind = column.type
     if isinstance(kind, ExactDecimal):
-        quantum = kind._quantum
-
-        def read(value: Any) -> Any:
-            if value is None:
-                return None
-            if type(value) is not Decimal:
-                raise _NotAsStored
-            return _decimal_text(value.quantize(quantum))
-
-        return read
-    checks: list[tuple[type, Any]] = [
-        (Boolean, lambda v: type(v) is bool),
-        (Integer, lambda v: type(v) is int),
-        (String, lambda v: type(v) is str),
-        (DateTime, lambda v: type(v) is dt.datetime and v.tzinfo is None),
-        (Date, lambda v: type(v) is dt.date),
-        (JSON, _json_native),
-    ]
-    for sql_type, accepts in checks:
+        return Decimal, kind._quantum
+    for sql_type, python_type in ((Boolean, bool), (Integer, int), (String, str), (DateTime, dt.datetime), (Date, dt.date)):
         if isinstance(kind, sql_type):
-
-            def read(value: Any, accepts: Any = accepts) -> Any:
-                if value is None:
-                    return None
-                if not accepts(value):
-                    raise _NotAsStored
-                return plain(value)
-
-            return read
-
-    def unknown(value: Any) -> Any:
-        if value is None:
-            return None
-        raise _NotAsStored
-
-    return unknown
+            return python_type, None
+    return (_JSON_VALUE if isinstance(kind, JSON) else _UNKNOWN), None
 
 
 @dataclass
@@ -249,16 +223,33 @@ def _plan(models: Models, spec: AppSpec, machine: Machine) -> _Plan:
     return plan
 
 
-def _written(obj: Any, columns: list[tuple[str, str, Any]]) -> dict[str, Any]:
-    """The values of a persistent object with nothing pending nor expired, as stored."""
+def _written(obj: Any, columns: list[tuple[str, str, tuple[Any, Decimal | None]]]) -> dict[str, Any]:
+    """`plain` of the values of a persistent object with nothing pending nor expired, as the
+    database gives them back."""
     state = inspect(obj)
     if state.key is None or state.modified or state.expired_attributes:
         raise _NotAsStored
     values = obj.__dict__
-    try:
-        return {name: read(values[column]) for name, column, read in columns}
-    except KeyError:  # not loaded
-        raise _NotAsStored from None
+    out: dict[str, Any] = {}
+    for name, column, (python_type, quantum) in columns:
+        value = values.get(column, _UNKNOWN)
+        kind = type(value)
+        if value is None:
+            out[name] = None
+        elif kind is not python_type:
+            if python_type is _JSON_VALUE and _json_native(value):
+                out[name] = plain(value)
+                continue
+            raise _NotAsStored  # not loaded, or another type than the column's
+        elif quantum is not None:
+            out[name] = _decimal_text(value.quantize(quantum))
+        elif kind is str or kind is int or kind is bool:
+            out[name] = value
+        elif kind is dt.datetime and value.tzinfo is not None:
+            raise _NotAsStored
+        else:
+            out[name] = value.isoformat()
+    return out
 
 
 def memory_snapshots(store: Store, machine: Machine, record_ids: list[int]) -> dict[int, dict[str, Any]]:

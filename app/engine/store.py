@@ -354,6 +354,7 @@ class Store:
                 # inserted: persistent now, with what was inserted as their loaded state — the
                 # unit of work's own last step after its INSERTs (a rollback forgets them again)
                 self.session._register_persistent({inspect(o) for o in objs})
+                inserted_here(self.session, spec.name).update((o.id, o) for o in objs)
         except IntegrityError as exc:
             self.session.rollback()
             raise self._integrity(entity, exc) from None
@@ -945,6 +946,16 @@ class Batch:
 
 
 _KEPT = "comptoir.kept_records"
+_INSERTED = "comptoir.inserted_records"
+
+
+def inserted_here(session: Session, entity_name: str) -> dict[int, Record]:
+    """The records of `entity_name` that `create_many` inserted in the session's transaction,
+    by id, held until it commits or rolls back (the identity map holds records weakly; the
+    transitions of a batch that follow find them there): no other transaction sees nor locks
+    them before it commits."""
+    _ChildRows.of(session)  # its listeners forget them at commit and rollback
+    return session.info.setdefault(_INSERTED, {}).setdefault(entity_name, {})
 _NONE = object()
 _IMMUTABLE = (str, int, float, bool, Decimal, dt.date, type(None))
 
@@ -978,6 +989,7 @@ class _ChildRows:
             for name in ("after_commit", "after_rollback", "after_soft_rollback"):
                 event.listen(session, name, cache._clear)
                 event.listen(session, name, lambda *_a: session.info.pop(_KEPT, None))
+                event.listen(session, name, lambda *_a: session.info.pop(_INSERTED, None))
         return cache
 
     def get(self, key: tuple[str, str, int], model: type) -> list[Record] | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import bindparam, insert, inspect, select, update
 
-from app.engine.store import Batch, Store, StoreError
+from app.engine.store import Batch, Store, StoreError, inserted_here
 from app.engine.verbs import VerbContext, implementation, implemented, load_plugins
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.expressions import CompiledExpression, compile_expression
@@ -375,7 +375,17 @@ def lock_records(store: Store, entity: EntitySpec, record_ids: list[int]) -> lis
     store.flush(entity)
     table = store.rt.models.tables[entity.name]
     found: dict[int, Record] = {}
-    wanted = sorted(set(record_ids))
+    # Records inserted by this very transaction are locked already (no other transaction sees
+    # them before it commits; on SQLite it holds the write lock) and, held unchanged by the
+    # session, are as stored: they are not read again.
+    inserted = inserted_here(session, entity.name)
+    for record_id in record_ids:
+        obj = inserted.get(record_id)
+        if obj is not None:
+            state = inspect(obj)
+            if state.session_id == session.hash_key and not state.deleted and not state.expired_attributes and not state.modified:
+                found[record_id] = obj
+    wanted = sorted(set(record_ids) - found.keys())
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         if session.get_bind().dialect.name == "sqlite":

@@ -114,6 +114,35 @@ def test_snapshots_made_from_memory_are_those_read_back(runtime: Any) -> None:
         s.session.rollback()
 
 
+def test_records_created_in_the_transaction_are_not_read_again_to_run_a_batch(runtime: Any) -> None:
+    """Created then validated in one transaction (what POST …/batch then …/actions/validate
+    do in one request, and the bench): neither the invoices nor their lines are read back,
+    and what is written is what a later read finds."""
+    from sqlalchemy import event
+
+    who = parties(runtime)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 4)
+        ids = [m.id for m in made]
+        del made  # the session holds its records weakly: nothing of the caller's keeps them
+        event.listen(runtime.engine, "before_cursor_execute", seen)
+        try:
+            run_transition_many(s, "invoice", ids, "validate")
+        finally:
+            event.remove(runtime.engine, "before_cursor_execute", seen)
+    reads = [q for q in statements if q.startswith("SELECT") and ("FROM invoice WHERE invoice.id" in q or "FROM invoice_line WHERE" in q)]
+    assert reads == []  # (the client's outstanding is summed again, by one aggregate query)
+    assert any(q.startswith("UPDATE invoice SET") for q in statements)
+    with store_of(runtime) as s:
+        assert [s.get("invoice", i).number for i in ids] == [f"FA2612-{n:04d}" for n in range(1, 5)]
+    assert audit.verify(runtime).problems == []
+
+
 def test_one_refusal_in_a_batch_names_the_record_and_changes_nothing(runtime: Any) -> None:
     who = parties(runtime)
     with store_of(runtime) as s:
