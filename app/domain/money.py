@@ -59,7 +59,9 @@ def round_amount(x: Decimal) -> Decimal:
 
     A result of zero is always +0.00, never -0.00.
     """
-    return D(x).quantize(CENT, rounding=ROUND_HALF_UP) + ZERO
+    if type(x) is not Decimal or not x.is_finite():
+        x = D(x)  # refuses what is not a finite number
+    return x.quantize(CENT, rounding=ROUND_HALF_UP) + ZERO
 
 
 def _at_most(x: Decimal, places: int) -> Decimal:
@@ -82,7 +84,9 @@ def round_quantity(x: Decimal, places: int = QUANTITY_PLACES) -> Decimal:
 
 def percent_of(amount: Decimal, rate: Decimal) -> Decimal:
     """`rate` % of `amount`, unrounded: percent_of(12.45, 10) == 1.245."""
-    return D(amount) * D(rate) / HUNDRED
+    if type(amount) is not Decimal or type(rate) is not Decimal or not (amount.is_finite() and rate.is_finite()):
+        amount, rate = D(amount), D(rate)  # refuses floats, NaN and infinities
+    return amount * rate / HUNDRED
 
 
 def is_cents(x: Decimal) -> bool:

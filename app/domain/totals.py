@@ -44,10 +44,21 @@ ZERO_CENTS = Decimal("0.00")
 
 def _canonical_rate(rate: Decimal) -> Decimal:
     """20.00 and 20 are the same rate; shown as 20 (and 5.50 as 5.5)."""
+    known = _RATES.get(rate) if rate else None  # equal rates have one canonical form; ±0 apart
+    if known is not None:
+        return known
     normal = rate.normalize()
     exponent = normal.as_tuple().exponent
     assert isinstance(exponent, int)
-    return normal.quantize(Decimal(1)) if exponent > 0 else normal
+    canonical = normal.quantize(Decimal(1)) if exponent > 0 else normal
+    if rate:
+        if len(_RATES) >= 1024:
+            _RATES.clear()
+        _RATES[rate] = canonical
+    return canonical
+
+
+_RATES: dict[Decimal, Decimal] = {}  # the rates met, by value (20 == 20.00: one entry)
 
 
 def _percent(value: Decimal, what: str) -> Decimal:
@@ -314,7 +325,7 @@ def _line_totals(line: Line, index: int, charges: list[DocumentLevel]) -> LineTo
             DocumentLevel(amount, _canonical_rate(tax.vat_rate), False, tax.label, line=index, previous=previous_tax)
         )
     quantity = line.quantity * (line.progress_to - line.progress_from) / HUNDRED
-    previous = round_amount(percent_of(full_net, line.progress_from))
+    previous = round_amount(percent_of(full_net, line.progress_from)) if line.progress_from else ZERO_CENTS
     return LineTotals("item", rate, line.npr, quantity, gross, gross - net, net, tuple(taxes), previous)
 
 
@@ -353,6 +364,8 @@ def _discount_allowances(
 
 def _telescoped_vat(base: Decimal, previous: Decimal, rate: Decimal) -> Decimal:
     """round(base × rate), or on a progress step the difference of the cumulative VATs."""
+    if not previous:
+        return round_amount(percent_of(base, rate))
     return round_amount(percent_of(previous + base, rate)) - round_amount(percent_of(previous, rate))
 
 
@@ -380,8 +393,9 @@ def compute_totals(
         totals = _line_totals(line, index, resolved_charges)
         line_totals.append(totals)
         if totals.kind == "item":
-            group(totals.vat_rate, totals.npr).lines_net += totals.net
-            group(totals.vat_rate, totals.npr).previous_net += totals.previous_net
+            line_group = group(totals.vat_rate, totals.npr)
+            line_group.lines_net += totals.net
+            line_group.previous_net += totals.previous_net
     other_taxes_total = sum((c.amount for c in resolved_charges), ZERO_CENTS)
     resolved_charges += [
         DocumentLevel(c.amount, _canonical_rate(c.vat_rate), c.npr, c.reason) for c in charges
@@ -392,8 +406,9 @@ def compute_totals(
     if discount is not None:
         resolved_allowances += _discount_allowances(discount, groups)
     for charge in resolved_charges:
-        group(charge.vat_rate, charge.npr).charges += charge.amount
-        group(charge.vat_rate, charge.npr).previous_net += charge.previous
+        charge_group = group(charge.vat_rate, charge.npr)
+        charge_group.charges += charge.amount
+        charge_group.previous_net += charge.previous
     for allowance in resolved_allowances:
         group(allowance.vat_rate, allowance.npr).allowances += allowance.amount
 

@@ -40,6 +40,8 @@ class Runtime:
     defaults: dict[tuple[str, str], Any] = field(default_factory=dict)
     # (entity, field) -> the parsed value of a default that reads nothing (`0`, `'draft'`)
     constant_defaults: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # what the engine derives from the spec on first use and keeps (e.g. a child's order fields)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def session(self) -> Session:
         return self.sessions()

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
@@ -339,6 +340,7 @@ class Store:
                     continue
                 table = self.rt.models.tables[spec.name]
                 keys = [c.key for c in table.columns]
+                given: set[str] = {c.key for c in table.columns if c.default is not None or c.server_default is not None}
                 for obj in objs:
                     values = obj.__dict__  # pending, never loaded: its dictionary is what gets inserted
                     for key in ("created_at", "updated_at"):
@@ -348,9 +350,14 @@ class Store:
                         values["version"] = 1
                     for key in keys:
                         if key not in values:
-                            values[key] = None  # inserted as NULL, and known to be so
+                            values[key] = None  # NULL in the row, and known to be so
+                        elif key not in given and values[key] is not None:
+                            given.add(key)
+                # the columns NULL in every row (and without a default) are left out of the
+                # INSERT: NULL all the same, without binding each of them in each row
+                columns = [k for k in keys if k in given]
                 with self.session.no_autoflush:  # the rows still pending wait for their records
-                    self.session.execute(insert(table), [{k: o.__dict__[k] for k in keys} for o in objs])
+                    self.session.execute(insert(table), [{k: o.__dict__[k] for k in columns} for o in objs])
                 # inserted: persistent now, with what was inserted as their loaded state — the
                 # unit of work's own last step after its INSERTs (a rollback forgets them again)
                 self.session._register_persistent({inspect(o) for o in objs})
@@ -885,9 +892,11 @@ class Store:
         SQLite and PostgreSQL)."""
         spec = self.spec.entities[child_entity]
         columns = [spec.fields[o].column_name for o in _child_order(self.rt, child_entity)]
+        if not columns:
+            return list(rows)
         if any(getattr(r, c) is None for r in rows for c in columns):
             return None
-        return sorted(rows, key=lambda r: tuple(getattr(r, c) for c in columns))  # stable: then as added
+        return sorted(rows, key=attrgetter(*columns))  # stable: then as added
 
     def _keep_new_rows(self, cache: _ChildRows, child_entity: str, via: str, parent_id: int, rows: list[Record]) -> None:
         """The rows just written for a new record are all its rows: keep them, in the order a
@@ -1075,12 +1084,16 @@ def _moved(entity_name: str) -> Any:
     return moved
 
 
-def _child_order(rt: Runtime, child_entity: str) -> Iterable[str]:
-    for parent in rt.spec.entities.values():
-        for child in parent.children:
-            if child.entity == child_entity and child.order_by:
-                return (child.order_by,)
-    return ()
+def _child_order(rt: Runtime, child_entity: str) -> tuple[str, ...]:
+    """The field(s) ordering the rows of a child entity (the first collection of it that has
+    an order), found once per runtime."""
+    key = ("child_order", child_entity)
+    found = rt.memo.get(key)
+    if found is None:
+        found = rt.memo[key] = next(
+            ((c.order_by,) for p in rt.spec.entities.values() for c in p.children if c.entity == child_entity and c.order_by), ()
+        )
+    return found
 
 
 def textual_fields(entity: EntitySpec) -> list[FieldSpec]:
