@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from app.engine.migrate import MigrationError, migrate
 from app.engine.migrate_script import apply_script, write_script
-from app.engine.runtime import Runtime, build_runtime, default_config_dir, default_database_url
+from app.engine.runtime import Runtime, build_runtime, default_config_dir, default_database_url, settle_memory
 from app.spec.errors import SpecError
 from app.spec.model import AppSpec, Location
 
@@ -137,7 +137,9 @@ def app_factory() -> Starlette:
     except OperationalError as exc:
         print(_database_unreachable(exc), file=sys.stderr)
         raise SystemExit(1) from None
-    return create_app(runtime=rt)
+    application = create_app(runtime=rt)
+    settle_memory()
+    return application
 
 
 def _database_unreachable(exc: OperationalError) -> str:
@@ -404,7 +406,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             reload_excludes=excludes or None,
         )
         return 0
-    uvicorn.run(create_app(runtime=rt), host=args.host, port=args.port)
+    application = create_app(runtime=rt)
+    settle_memory()
+    uvicorn.run(application, host=args.host, port=args.port)
     return 0
 
 

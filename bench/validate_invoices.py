@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.engine.batch import create_many, run_transition_many  # noqa: E402
 from app.engine.permissions import SYSTEM  # noqa: E402
+from app.engine.runtime import settle_memory  # noqa: E402
 from app.engine.store import Store  # noqa: E402
 from app.engine.workflow import run_transition  # noqa: E402
 from app.spec.expressions import fixed_clock  # noqa: E402
@@ -142,12 +143,14 @@ def bench(kind: str, count: int, pg_url: str | None, batch: int) -> None:
     spec = load_spec_or_raise(ROOT)
     with database(kind, pg_url) as app_url, database(kind, pg_url) as base_url:
         rt = load_runtime(ROOT, app_url, spec=spec)
+        settle_memory()  # as `comptoir serve` does once started
         elapsed, ids = run_application(rt, count, batch)
         rows = written_rows(rt, ids)
         sample = rows["invoices"][ids[-1]]
         assert sample["total_gross"] == Decimal("392.16") and sample["number"].startswith("FA"), sample  # the work was done
         rt.engine.dispose()
         baseline_rt = load_runtime(ROOT, base_url, spec=spec)
+        settle_memory()
         baseline = run_baseline(baseline_rt, rows, batch)
         baseline_rt.engine.dispose()
     print(
