@@ -184,13 +184,46 @@ def _as_stored(column: Any) -> tuple[Any, Decimal | None]:
     return (_JSON_VALUE if isinstance(kind, JSON) else _UNKNOWN), None
 
 
+def _reader(columns: list[tuple[str, str, tuple[Any, Decimal | None]]]) -> Any:
+    """A function of a record's dictionary giving `plain` of its kept values as the database
+    gives them back, raising _NotAsStored for a value not loaded or of another type than its
+    column's. Written out once per entity, one test per column (what a loop over the columns
+    would do with more work per value: this runs for every value of every audited record)."""
+    namespace: dict[str, Any] = {
+        "_ABSENT": _UNKNOWN, "_NotAsStored": _NotAsStored, "_decimal_text": _decimal_text, "_json": _json_native,
+        "_plain": plain, "Decimal": Decimal, "date": dt.date, "datetime": dt.datetime,
+    }
+    body = ["def read(stored):"]
+    for index, (_name, column, (python_type, quantum)) in enumerate(columns):
+        v = f"v{index}"
+        body.append(f"    {v} = stored.get({column!r}, _ABSENT)")
+        body.append(f"    if {v} is not None:")
+        if quantum is not None:
+            namespace[f"q{index}"] = quantum
+            body += [f"        if type({v}) is not Decimal: raise _NotAsStored", f"        {v} = _decimal_text({v}.quantize(q{index}))"]
+        elif python_type in (str, int, bool):
+            body.append(f"        if type({v}) is not {python_type.__name__}: raise _NotAsStored")
+        elif python_type is dt.date:
+            body += [f"        if type({v}) is not date: raise _NotAsStored", f"        {v} = {v}.isoformat()"]
+        elif python_type is dt.datetime:
+            body += [f"        if type({v}) is not datetime or {v}.tzinfo is not None: raise _NotAsStored", f"        {v} = {v}.isoformat()"]
+        elif python_type is _JSON_VALUE:
+            body += [f"        if not _json({v}): raise _NotAsStored", f"        {v} = _plain({v})"]
+        else:
+            body.append("        raise _NotAsStored")
+    pairs = ", ".join(f"{name!r}: v{index}" for index, (name, _c, _r) in enumerate(columns))
+    body.append(f"    return {{{pairs}}}")
+    exec("\n".join(body), namespace)  # noqa: S102 - names and columns come from the checked spec, quoted by repr
+    return namespace["read"]
+
+
 @dataclass
 class _Plan:
-    """What a snapshot of one entity's records holds: (name, column, reader) of the fields,
-    and of each collection's kept fields."""
+    """What a snapshot of one entity's records holds: the reader of its kept fields, and
+    each collection's (name, child entity, link field, reader of its kept fields)."""
 
-    fields: list[tuple[str, str, Any]]
-    children: list[tuple[str, str, str, list[tuple[str, str, Any]]]]  # collection, child entity, via, fields
+    fields: Any
+    children: list[tuple[str, str, str, Any]]
 
 
 _PLANS: dict[tuple[int, int], _Plan] = {}
@@ -215,41 +248,21 @@ def _plan(models: Models, spec: AppSpec, machine: Machine) -> _Plan:
             for f in child_spec.fields.values()
             if f.column_name not in mutable and f.name != child.via and f.type != "password"
         ]
-        children.append((child.name, child.entity, child.via, kept))
-    plan = _Plan(fields, children)
+        children.append((child.name, child.entity, child.via, _reader(kept)))
+    plan = _Plan(_reader(fields), children)
     if len(_PLANS) > 256:  # runtimes come and go in tests
         _PLANS.clear()
     _PLANS[key] = plan
     return plan
 
 
-def _written(obj: Any, columns: list[tuple[str, str, tuple[Any, Decimal | None]]]) -> dict[str, Any]:
+def _written(obj: Any, reader: Any) -> dict[str, Any]:
     """`plain` of the values of a persistent object with nothing pending nor expired, as the
     database gives them back."""
     state = inspect(obj)
     if state.key is None or state.modified or state.expired_attributes:
         raise _NotAsStored
-    values = obj.__dict__
-    out: dict[str, Any] = {}
-    for name, column, (python_type, quantum) in columns:
-        value = values.get(column, _UNKNOWN)
-        kind = type(value)
-        if value is None:
-            out[name] = None
-        elif kind is not python_type:
-            if python_type is _JSON_VALUE and _json_native(value):
-                out[name] = plain(value)
-                continue
-            raise _NotAsStored  # not loaded, or another type than the column's
-        elif quantum is not None:
-            out[name] = _decimal_text(value.quantize(quantum))
-        elif kind is str or kind is int or kind is bool:
-            out[name] = value
-        elif kind is dt.datetime and value.tzinfo is not None:
-            raise _NotAsStored
-        else:
-            out[name] = value.isoformat()
-    return out
+    return reader(obj.__dict__)
 
 
 def memory_snapshots(store: Store, machine: Machine, record_ids: list[int]) -> dict[int, dict[str, Any]]:
