@@ -205,9 +205,10 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
     check_session(session)
 
 
-def check_session(session: Session) -> None:
+def check_session(session: Session, changes: dict[int, set[str]] | None = None) -> None:
     """What a flush of the session's pending changes would be refused for (LockedRecord);
-    also called before writing changed records without the unit of work (a batch)."""
+    also called before writing changed records without the unit of work (a batch), which
+    gets in `changes` the changed columns of each changed record of a workflow, by id(obj)."""
     running: dict[tuple[str, int], frozenset[str]] = session.info.get(RUNNING, {})
     for obj in list(session.deleted):
         machine = machine_of(obj)
@@ -220,6 +221,8 @@ def check_session(session: Session) -> None:
         if machine is None:
             continue
         changed = changed_columns(obj)
+        if changes is not None:
+            changes[id(obj)] = changed
         if not changed:
             continue
         writable = running.get((machine.entity.name, obj.id))

@@ -405,10 +405,23 @@ class Store:
         # Straight into the new object's dictionary (what an INSERT reads): a transient
         # object has no history to keep, and the attribute events cost more than the rest here.
         state = obj.__dict__
+        # NULL known in every column without a default (what the INSERT writes there): the
+        # computes that read them find None in the dictionary, not through the attribute
+        state.update(self._nulls(entity))
         for name, value in values.items():
             state[fields[name].column_name] = value
         state["created_by"] = state["updated_by"] = self.principal.login
         return obj
+
+    def _nulls(self, entity: EntitySpec) -> dict[str, None]:
+        key = ("nulls", entity.name)
+        nulls = self.rt.memo.get(key)
+        if nulls is None:
+            table = self.rt.models.tables[entity.name]
+            nulls = self.rt.memo[key] = dict.fromkeys(
+                c.key for c in table.columns if c.default is None and c.server_default is None and not c.primary_key
+            )
+        return nulls
 
     def _system_values(self, entity: EntitySpec, data: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}

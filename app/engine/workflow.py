@@ -408,17 +408,22 @@ def write_records(store: Store, entity: EntitySpec, objs: list[Record]) -> None:
     version column; a batch of transitions changes the same columns of every record."""
     from sqlalchemy.orm.attributes import set_committed_value
 
-    from app.engine.guard import changed_columns, check_session
+    from app.engine.guard import check_session
     from app.engine.models import utcnow
 
     session = store.session
-    check_session(session)
+    changes: dict[int, set[str]] = {}
+    check_session(session, changes)  # and the changed columns of each
     table = store.rt.models.tables[entity.name]
     groups: dict[tuple[str, ...], list[Record]] = {}
     for obj in objs:
-        relations = inspect(obj).mapper.relationships
-        if session.is_modified(obj) and not any(key in relations for key in inspect(obj).committed_state):
-            columns = tuple(sorted(changed_columns(obj) - {"version", "updated_at"}))
+        changed = changes.get(id(obj))
+        if not changed:
+            continue  # not changed (or not seen changed by the guard: the flush writes it)
+        state = inspect(obj)
+        relations = state.mapper.relationships
+        if not any(key in relations for key in state.committed_state):
+            columns = tuple(sorted(changed - {"version", "updated_at"}))
             if columns:
                 groups.setdefault(columns, []).append(obj)
     stamp = utcnow()
