@@ -619,13 +619,17 @@ class Store:
 
     def _check_link(self, field: FieldSpec, target_id: int) -> None:
         target = self.rt.models.cls(field.to or "")
+        kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
+        found = kept.get((target, target_id)) if kept is not None else None
+        if found is not None and not inspect(found).was_deleted:
+            return  # found already in this transaction (a batch links its records to a few)
         found = self.session.get(target, target_id)
         if found is not None:
             # The identity map holds records weakly: keep the linked record for the transaction,
             # so that the computes and verbs reading it (fill_from, the client's outstanding…)
             # find it there instead of reading it again.
             _ChildRows.of(self.session)  # its listeners also let them go at commit and rollback
-            self.session.info.setdefault(_KEPT, []).append(found)
+            self.session.info.setdefault(_KEPT, {})[(target, target_id)] = found
         if found is None:
             label = self.spec.entities[field.to or ""].label
             raise StoreError(
@@ -639,12 +643,16 @@ class Store:
             )
 
     def _apply_defaults(self, entity: EntitySpec, values: dict[str, Any]) -> None:
-        for field in entity.defaulted_fields:
+        memo_key = ("defaults", entity.name)
+        defaulted = self.rt.memo.get(memo_key)
+        if defaulted is None:  # the fields with a compiled default, once per runtime
+            defaulted = self.rt.memo[memo_key] = [
+                (f, (entity.name, f.name), self.rt.defaults[(entity.name, f.name)])
+                for f in entity.defaulted_fields
+                if self.rt.defaults.get((entity.name, f.name)) is not None
+            ]
+        for field, key, compiled in defaulted:
             if field.name in values:
-                continue
-            key = (entity.name, field.name)
-            compiled = self.rt.defaults.get(key)
-            if compiled is None:
                 continue
             constant = self.rt.constant_defaults.get(key, _NONE)
             if constant is not _NONE:  # a literal, parsed once
