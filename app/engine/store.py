@@ -390,7 +390,8 @@ class Store:
             )
             stored = int(self.session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
             model = self.rt.models.cls(entity.name)
-            waiting = [o.id for o in self.session._new.values() if isinstance(o, model) and o.id is not None]
+            # (each entity has its class: no subclass to look for; the id read from the dictionary)
+            waiting = [i for o in self.session._new.values() if type(o) is model and (i := o.__dict__.get("id")) is not None]
             first = max([stored, *waiting]) + 1  # and past those given but not inserted yet
             ids = list(range(first, first + count))
         for obj, new_id in zip(objs, ids):
