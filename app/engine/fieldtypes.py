@@ -322,7 +322,8 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("choice", lambda f: String(50), _parse_str, {"type": "string"}),
         # a workflow's state (picklist `<entity>_status`); written only by transitions
         FieldType("status", lambda f: String(50), _parse_str, {"type": "string"}),
-        FieldType("multichoice", lambda f: JSON(), _parse_str, {"type": "array", "items": {"type": "string"}}),
+        # none_as_null: no choice is SQL NULL, however the row is written (not the JSON `null`)
+        FieldType("multichoice", lambda f: JSON(none_as_null=True), _parse_str, {"type": "array", "items": {"type": "string"}}),
         FieldType("link", lambda f: Integer(), _parse_link, {"type": "integer"}),
         FieldType("email", _string_col(254), _pattern(_EMAIL, "adresse e-mail invalide", "invalid e-mail address"), {"type": "string", "format": "email"}, textual=True),
         FieldType("phone", _string_col(30), _pattern(_PHONE, "numéro de téléphone invalide", "invalid phone number"), {"type": "string"}, textual=True),

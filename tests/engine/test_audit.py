@@ -155,11 +155,11 @@ def test_cli_audit_verify(rt: Any, audited: list[int], database_url: str) -> Non
     assert "anomalie(s)" in broken.stderr
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=10,
-)
+def _nested(inner: Any) -> Any:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _nested, max_leaves=10)
 
 
 @given(st.dictionaries(st.text(), _JSON, max_size=5), st.text(), _JSON)
