@@ -13,7 +13,9 @@ hash-chained audit entries) — what `POST /api/v1/invoice/batch` and
 (create, then validate), as the admin's forms do.
 Baseline: a fresh database of the same schema where, for each batch, one transaction inserts
 the very rows the application wrote (invoices, lines, log entries, audit entries) with Core
-and bumps the counter row under a lock, as the application's numbering does.
+and bumps the counter row under a lock, as the application's numbering does. Each batch of
+the baseline runs right after the application's (the rows read back between them are not
+timed), so that both are measured at the same moments of the machine's load.
 It prints invoices/s of both and the ratio application / baseline (targets: ≥ 2,000
 invoices/s on SQLite, ratio ≤ 3).
 """
@@ -75,83 +77,103 @@ def database(kind: str, pg_url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-def run_application(rt: Any, count: int, batch: int) -> tuple[float, list[int]]:
+def setup_application(rt: Any) -> dict[str, Any]:
+    """The company and client the invoices are for: what each invoice is created with."""
     with rt.session() as session:
         store = Store(rt, session, SYSTEM)
         company = store.create("company", {"legal_name": "Berthier Services SAS"}).id
         account = store.create("account", {"name": "Dupont SARL", "type": "client", "city": "Lyon"}).id
         session.commit()
-    ids: list[int] = []
-    data = {"company": company, "account": account, "date": DAY, "lines": LINES}
-    start = time.perf_counter()
-    with fixed_clock(DAY):
-        for first in range(0, count, batch):
-            size = min(batch, count - first)
-            with rt.session() as session:
-                store = Store(rt, session, SYSTEM)
-                if batch == 1:
-                    invoice = store.create("invoice", data)
-                    run_transition(store, "invoice", invoice.id, "validate")
-                    made = [invoice.id]
-                else:
-                    made = [obj.id for obj in create_many(store, "invoice", [data] * size)]
-                    run_transition_many(store, "invoice", made, "validate")
-                session.commit()
-            ids.extend(made)
-    return time.perf_counter() - start, ids
+    return {"company": company, "account": account, "date": DAY, "lines": LINES}
 
 
-def written_rows(rt: Any, ids: list[int]) -> dict[str, Any]:
-    """What the application wrote for each invoice, to insert again in the baseline."""
+def application_batch(rt: Any, data: dict[str, Any], size: int) -> list[int]:
+    """One transaction: `size` invoices created then validated (one by one when size is 1)."""
+    with fixed_clock(DAY), rt.session() as session:
+        store = Store(rt, session, SYSTEM)
+        if size == 1:
+            invoice = store.create("invoice", data)
+            run_transition(store, "invoice", invoice.id, "validate")
+            made = [invoice.id]
+        else:
+            made = [obj.id for obj in create_many(store, "invoice", [data] * size)]
+            run_transition_many(store, "invoice", made, "validate")
+        session.commit()
+    return made
+
+
+def written_rows(rt: Any, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """What the application wrote for these invoices, to insert again in the baseline."""
     models = rt.models
     invoice, line = models.tables["invoice"], models.tables["invoice_line"]
     with rt.engine.connect() as conn:
-        invoices = {r["id"]: dict(r) for r in conn.execute(select(invoice)).mappings()}
-        lines: dict[int, list[dict[str, Any]]] = {}
-        for r in conn.execute(select(line).order_by(line.c.id)).mappings():
-            lines.setdefault(r["invoice_id"], []).append(dict(r))
-        logs = {r["record_id"]: dict(r) for r in conn.execute(select(models.log).where(models.log.c.entity == "invoice")).mappings()}
-        audits = {r["record_id"]: dict(r) for r in conn.execute(select(models.audit).where(models.audit.c.entity == "invoice")).mappings()}
-        base = [dict(r) for r in conn.execute(select(models.tables["company"])).mappings()], [dict(r) for r in conn.execute(select(models.tables["account"])).mappings()]
-    return {"invoices": invoices, "lines": lines, "logs": logs, "audits": audits, "base": base, "ids": ids}
+        return {
+            "invoices": [dict(r) for r in conn.execute(select(invoice).where(invoice.c.id.in_(ids)).order_by(invoice.c.id)).mappings()],
+            "lines": [dict(r) for r in conn.execute(select(line).where(line.c.invoice_id.in_(ids)).order_by(line.c.id)).mappings()],
+            "logs": [
+                dict(r)
+                for r in conn.execute(
+                    select(models.log).where(models.log.c.entity == "invoice", models.log.c.record_id.in_(ids)).order_by(models.log.c.id)
+                ).mappings()
+            ],
+            "audits": [
+                dict(r)
+                for r in conn.execute(
+                    select(models.audit).where(models.audit.c.entity == "invoice", models.audit.c.record_id.in_(ids)).order_by(models.audit.c.id)
+                ).mappings()
+            ],
+        }
 
 
-def run_baseline(rt: Any, rows: dict[str, Any], batch: int) -> float:
+COUNTER = "bench:invoice"
+
+
+def setup_baseline(rt: Any, app_rt: Any) -> None:
+    """The same company and client as the application's, and a counter row."""
     models = rt.models
-    invoice, line, counters = models.tables["invoice"], models.tables["invoice_line"], models.counters
-    companies, accounts = rows["base"]
-    key = "bench:invoice"
+    with app_rt.engine.connect() as source, rt.engine.begin() as conn:
+        for name in ("company", "account"):
+            conn.execute(insert(models.tables[name]), [dict(r) for r in source.execute(select(app_rt.models.tables[name])).mappings()])
+        conn.execute(insert(models.counters).values(key=COUNTER, value=0))
+
+
+def baseline_batch(rt: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """One transaction: the counter bumped under a lock, then the rows inserted by Core."""
+    models = rt.models
+    counters = models.counters
     with rt.engine.begin() as conn:
-        conn.execute(insert(models.tables["company"]), companies)
-        conn.execute(insert(models.tables["account"]), accounts)
-        conn.execute(insert(counters).values(key=key, value=0))
-    ids = rows["ids"]
-    start = time.perf_counter()
-    for first in range(0, len(ids), batch):
-        chunk = ids[first : first + batch]
-        with rt.engine.begin() as conn:
-            value = conn.execute(select(counters.c.value).where(counters.c.key == key).with_for_update()).scalar_one()
-            conn.execute(counters.update().where(counters.c.key == key).values(value=value + len(chunk)))
-            conn.execute(insert(invoice), [rows["invoices"][i] for i in chunk])
-            conn.execute(insert(line), [r for i in chunk for r in rows["lines"][i]])
-            conn.execute(insert(models.log), [rows["logs"][i] for i in chunk])
-            conn.execute(insert(models.audit), [rows["audits"][i] for i in chunk])
-    return time.perf_counter() - start
+        value = conn.execute(select(counters.c.value).where(counters.c.key == COUNTER).with_for_update()).scalar_one()
+        conn.execute(counters.update().where(counters.c.key == COUNTER).values(value=value + len(rows["invoices"])))
+        conn.execute(insert(models.tables["invoice"]), rows["invoices"])
+        conn.execute(insert(models.tables["invoice_line"]), rows["lines"])
+        conn.execute(insert(models.log), rows["logs"])
+        conn.execute(insert(models.audit), rows["audits"])
 
 
 def bench(kind: str, count: int, pg_url: str | None, batch: int) -> None:
     spec = load_spec_or_raise(ROOT)
     with database(kind, pg_url) as app_url, database(kind, pg_url) as base_url:
         rt = load_runtime(ROOT, app_url, spec=spec)
+        baseline_rt = load_runtime(ROOT, base_url, spec=spec)
         settle_memory()  # as `comptoir serve` does once started
-        elapsed, ids = run_application(rt, count, batch)
-        rows = written_rows(rt, ids)
-        sample = rows["invoices"][ids[-1]]
+        data = setup_application(rt)
+        setup_baseline(baseline_rt, rt)
+        # Each batch of the application, then the same rows by the baseline: both are measured
+        # at the same moments, so that the machine's own ups and downs weigh on both alike.
+        elapsed = baseline = 0.0
+        last: list[int] = []
+        for first in range(0, count, batch):
+            size = min(batch, count - first)
+            start = time.perf_counter()
+            last = application_batch(rt, data, size)
+            elapsed += time.perf_counter() - start
+            rows = written_rows(rt, last)
+            start = time.perf_counter()
+            baseline_batch(baseline_rt, rows)
+            baseline += time.perf_counter() - start
+        sample = written_rows(rt, last[-1:])["invoices"][0]
         assert sample["total_gross"] == Decimal("392.16") and sample["number"].startswith("FA"), sample  # the work was done
         rt.engine.dispose()
-        baseline_rt = load_runtime(ROOT, base_url, spec=spec)
-        settle_memory()
-        baseline = run_baseline(baseline_rt, rows, batch)
         baseline_rt.engine.dispose()
     print(
         f"{kind:10} {count} invoices × 5 lines, {batch} per transaction: application {count / elapsed:8.0f} invoices/s ({elapsed:6.1f} s), "
