@@ -987,6 +987,8 @@ def inserted_here(session: Session, entity_name: str) -> dict[int, Record]:
     them before it commits."""
     _ChildRows.of(session)  # its listeners forget them at commit and rollback
     return session.info.setdefault(_INSERTED, {}).setdefault(entity_name, {})
+
+
 _NONE = object()
 _IMMUTABLE = (str, int, float, bool, Decimal, dt.date, type(None))
 
