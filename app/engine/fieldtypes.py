@@ -364,18 +364,30 @@ def _check_bounds(field: FieldSpec, value: Any) -> None:
         return
     low, high = field.min, field.max
     if isinstance(value, (dt.date, dt.datetime)):
-        low = dt.date.fromisoformat(str(low)) if low is not None else None
-        high = dt.date.fromisoformat(str(high)) if high is not None else None
+        low = _bound("date", low) if low is not None else None
+        high = _bound("date", high) if high is not None else None
         value = value.date() if isinstance(value, dt.datetime) else value
     elif isinstance(value, (int, Decimal)):
-        low = Decimal(str(low)) if low is not None else None
-        high = Decimal(str(high)) if high is not None else None
+        low = _bound("number", low) if low is not None else None
+        high = _bound("number", high) if high is not None else None
     else:
         return
     if low is not None and value < low:
         raise FieldError(_msg(f"doit être au moins {field.min}", f"must be at least {field.min}"))
     if high is not None and value > high:
         raise FieldError(_msg(f"doit être au plus {field.max}", f"must be at most {field.max}"))
+
+
+def _bound(kind: str, raw: Any) -> Any:
+    """A field's `min` or `max` as YAML wrote it, as a date or a Decimal (converted once)."""
+    key = (kind, type(raw), raw)
+    known = _BOUNDS.get(key)
+    if known is None:
+        known = _BOUNDS[key] = dt.date.fromisoformat(str(raw)) if kind == "date" else Decimal(str(raw))
+    return known
+
+
+_BOUNDS: dict[tuple[str, type, Any], Any] = {}
 
 
 def to_json(field: FieldSpec, value: Any) -> Any:
