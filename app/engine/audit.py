@@ -226,14 +226,13 @@ class _Plan:
     children: list[tuple[str, str, str, Any]]
 
 
-_PLANS: dict[tuple[int, int], _Plan] = {}
-
-
-def _plan(models: Models, spec: AppSpec, machine: Machine) -> _Plan:
-    key = (id(models), id(machine))
-    plan = _PLANS.get(key)
+def _plan(store: Store, machine: Machine) -> _Plan:
+    """The snapshot plan of the machine's entity, made once per runtime."""
+    key = ("audit_plan", machine.entity.name)
+    plan = store.rt.memo.get(key)
     if plan is not None:
         return plan
+    models, spec = store.rt.models, store.spec
     entity = machine.entity
     table = models.tables[entity.name]
     skip = machine.mutable_columns | {machine.status_column}
@@ -249,10 +248,7 @@ def _plan(models: Models, spec: AppSpec, machine: Machine) -> _Plan:
             if f.column_name not in mutable and f.name != child.via and f.type != "password"
         ]
         children.append((child.name, child.entity, child.via, _reader(kept)))
-    plan = _Plan(_reader(fields), children)
-    if len(_PLANS) > 256:  # runtimes come and go in tests
-        _PLANS.clear()
-    _PLANS[key] = plan
+    plan = store.rt.memo[key] = _Plan(_reader(fields), children)
     return plan
 
 
@@ -271,7 +267,7 @@ def memory_snapshots(store: Store, machine: Machine, record_ids: list[int]) -> d
     what is in memory instead of read back; the others are left out (read from the database)."""
     session = store.session
     models = store.rt.models
-    plan = _plan(models, store.spec, machine)
+    plan = _plan(store, machine)
     mapper = inspect(models.cls(machine.entity.name))
     out: dict[int, dict[str, Any]] = {}
     for record_id in record_ids:

@@ -129,12 +129,8 @@ def record_values(
             values[name] = getattr(obj, name, None)
         wanted: list[Any] = list(entity.children)
     else:  # only what the expression reads
-        columns, wanted = _reads(entity, names)
-        stored = obj.__dict__
-        values = {}
-        for name, column in columns:
-            value = stored.get(column, _UNLOADED)
-            values[name] = getattr(obj, column, None) if value is _UNLOADED else value  # not loaded: loads it
+        columns, wanted = _reads(store, entity, names)
+        values = {name: column_value(obj, column) for name, column in columns}
     if wanted:
         rows = store.children(entity, obj)
         for child in wanted:
@@ -148,27 +144,23 @@ def record_values(
 
 
 _UNLOADED = object()
-_READS: dict[tuple[int, frozenset[str]], tuple[EntitySpec, list[tuple[str, str]], list[Any]]] = {}
 
 
-def _reads(entity: EntitySpec, names: frozenset[str]) -> tuple[list[tuple[str, str]], list[Any]]:
+def _reads(store: Store, entity: EntitySpec, names: frozenset[str]) -> tuple[list[tuple[str, str]], list[Any]]:
     """What an expression reading `names` reads of a record of `entity`: (name, column) of
-    its fields and system columns, and the collections; worked out once per expression."""
-    known = _READS.get((id(entity), names))
-    if known is not None and known[0] is entity:
-        return known[1], known[2]
-    columns = []
-    for name in sorted(names):
-        found = entity.fields.get(name)
-        if found is not None and found.type != "password":
-            columns.append((name, found.column_name))
-        elif name in SYSTEM_COLUMNS:
-            columns.append((name, name))
-    wanted = [c for c in entity.children if c.name in names]
-    if len(_READS) > 4096:  # specs come and go in tests
-        _READS.clear()
-    _READS[(id(entity), names)] = (entity, columns, wanted)
-    return columns, wanted
+    its fields and system columns, and the collections; worked out once per runtime."""
+    key = ("expression_reads", entity.name, names)
+    known = store.rt.memo.get(key)
+    if known is None:
+        columns = []
+        for name in sorted(names):
+            found = entity.fields.get(name)
+            if found is not None and found.type != "password":
+                columns.append((name, found.column_name))
+            elif name in SYSTEM_COLUMNS:
+                columns.append((name, name))
+        known = store.rt.memo[key] = (columns, [c for c in entity.children if c.name in names])
+    return known
 
 
 def column_value(obj: Any, column: str) -> Any:

@@ -49,71 +49,36 @@ def _decimal(spec: EntitySpec, obj: Any, name: str, default: Decimal) -> Decimal
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
-LINE_FIELDS = (
-    "quantity", "unit_factor", "unit_price", "vat_rate", "discount_percent", "npr", "kind",
-    "other_tax_percent", "other_tax_unit_amount", "other_tax_vat_rate", "other_tax_label",
-    "previous_progress_percent", "progress_percent",
-)
-_LINE_COLUMNS: dict[int, tuple[EntitySpec, tuple[str | None, ...]]] = {}
-_ABSENT = object()
-
-
-def _line_columns(spec: EntitySpec) -> tuple[str | None, ...]:
-    """The column of each of LINE_FIELDS on this line entity (None: it has no such field)."""
-    known = _LINE_COLUMNS.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known[1]
-    columns = tuple(spec.fields[name].column_name if name in spec.fields else None for name in LINE_FIELDS)
-    if len(_LINE_COLUMNS) > 256:  # specs come and go in tests
-        _LINE_COLUMNS.clear()
-    _LINE_COLUMNS[id(spec)] = (spec, columns)
-    return columns
-
-
 def line_of(spec: EntitySpec, row: Any) -> Line:
-    stored = row.__dict__
-
-    def read(column: str | None) -> Any:
-        if column is None:
-            return None
-        value = stored.get(column, _ABSENT)
-        return column_value(row, column) if value is _ABSENT else value  # not loaded: loads it
-
-    def number(value: Any, default: Decimal) -> Decimal:
-        if value is None:
-            return default
-        return value if isinstance(value, Decimal) else Decimal(value)
-
-    (quantity, factor, unit_price, vat, discount, npr, kind, tax_percent, tax_unit, tax_vat, tax_label, progress_from, progress_to) = (
-        read(c) for c in _line_columns(spec)
-    )
-    vat_rate = number(vat, ZERO)
+    vat_rate = _decimal(spec, row, "vat_rate", ZERO)
     taxes: tuple[OtherTax, ...] = ()
-    if tax_percent or tax_unit:
+    percent = _get(spec, row, "other_tax_percent")
+    unit_amount = _get(spec, row, "other_tax_unit_amount")
+    if percent or unit_amount:
         taxes = (
             OtherTax(
-                vat_rate=number(tax_vat, vat_rate),
-                percent=Decimal(tax_percent) if tax_percent else None,
-                unit_amount=Decimal(tax_unit) if tax_unit else None,  # both: refused
-                label=str(tax_label if tax_label is not None else ""),
+                vat_rate=_decimal(spec, row, "other_tax_vat_rate", vat_rate),
+                percent=Decimal(percent) if percent else None,
+                unit_amount=Decimal(unit_amount) if unit_amount else None,  # both: refused
+                label=str(_get(spec, row, "other_tax_label", "")),
             ),
         )
     progress: dict[str, Decimal] = {}
     if "progress_percent" in spec.fields:
-        progress = {"progress_from": number(progress_from, ZERO), "progress_to": number(progress_to, HUNDRED)}
+        progress = {
+            "progress_from": _decimal(spec, row, "previous_progress_percent", ZERO),
+            "progress_to": _decimal(spec, row, "progress_percent", HUNDRED),
+        }
     return Line(
-        quantity=number(quantity, ZERO) * number(factor, _ONE),
-        unit_price=number(unit_price, ZERO),
+        quantity=_decimal(spec, row, "quantity", ZERO) * _decimal(spec, row, "unit_factor", Decimal(1)),
+        unit_price=_decimal(spec, row, "unit_price", ZERO),
         vat_rate=vat_rate,
-        discount_percent=number(discount, ZERO),
-        npr=bool(npr),
-        kind="comment" if kind == "comment" else "item",
+        discount_percent=_decimal(spec, row, "discount_percent", ZERO),
+        npr=bool(_get(spec, row, "npr", False)),
+        kind="comment" if _get(spec, row, "kind") == "comment" else "item",
         other_taxes=taxes,
         **progress,
     )
-
-
-_ONE = Decimal(1)
 
 
 def _discount(spec: EntitySpec, obj: Any) -> GlobalDiscount | None:
