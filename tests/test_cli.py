@@ -348,3 +348,13 @@ def test_serve_reload_follows_a_yaml_edit(cli: Cli, config_copy: Path, stop: lis
         if time.monotonic() > deadline:
             pytest.fail("the new field never appeared:\n" + server.output())
         time.sleep(0.5)
+
+
+def test_the_server_app_freezes_its_start_up_objects_out_of_the_collector(cli: Cli) -> None:
+    """What `comptoir serve` (and its reload factory) does once the app is built: the
+    start-up objects leave the garbage collector's generations (gc.freeze)."""
+    code = "import gc\nfrom app.cli import app_factory\nbefore = gc.get_freeze_count()\napp_factory()\nprint(before, gc.get_freeze_count())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cli.cwd, env=cli.env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    before, after = map(int, result.stdout.split())
+    assert before == 0 and after > 10_000
