@@ -44,21 +44,22 @@ ZERO_CENTS = Decimal("0.00")
 
 def _canonical_rate(rate: Decimal) -> Decimal:
     """20.00 and 20 are the same rate; shown as 20 (and 5.50 as 5.5)."""
-    known = _RATES.get(rate) if rate else None  # equal rates have one canonical form; ±0 apart
+    # kept by how the rate prints: hashing a new Decimal costs more than printing it
+    key = str(rate)
+    known = _RATES.get(key)
     if known is not None:
         return known
     normal = rate.normalize()
     exponent = normal.as_tuple().exponent
     assert isinstance(exponent, int)
     canonical = normal.quantize(Decimal(1)) if exponent > 0 else normal
-    if rate:
-        if len(_RATES) >= 1024:
-            _RATES.clear()
-        _RATES[rate] = canonical
+    if len(_RATES) >= 1024:
+        _RATES.clear()
+    _RATES[key] = canonical
     return canonical
 
 
-_RATES: dict[Decimal, Decimal] = {}  # the rates met, by value (20 == 20.00: one entry)
+_RATES: dict[str, Decimal] = {}  # the rates met, by text ("20" and "20.00": two entries, one rate)
 
 
 def _percent(value: Decimal, what: str) -> Decimal:

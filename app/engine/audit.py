@@ -43,16 +43,32 @@ AUDIT_COUNTER = "comptoir.audit"
 
 def _decimal_text(value: Decimal) -> str:
     """20, 20.0 and 20.00 are one amount: written 20 (and 2.50 as 2.5)."""
-    text = _DECIMAL_TEXTS.get(value)  # equal amounts have one text: the last few are kept
+    # The last few are kept by how they print: hashing a new Decimal costs more than this whole
+    # function (about 1 µs), its text very little.
+    key = str(value)
+    text = _DECIMAL_TEXTS.get(key)
     if text is None:
         text = "0" if value == 0 else format(value.normalize(), "f")
         if len(_DECIMAL_TEXTS) >= 4096:
             _DECIMAL_TEXTS.clear()
-        _DECIMAL_TEXTS[value] = text
+        _DECIMAL_TEXTS[key] = text
     return text
 
 
-_DECIMAL_TEXTS: dict[Decimal, str] = {}
+_DECIMAL_TEXTS: dict[str, str] = {}
+
+
+def _quantized_text(value: Decimal, quantum: Decimal, texts: dict[str, str]) -> str:
+    """`_decimal_text(value.quantize(quantum))`, kept in `texts` (one per quantum) by how
+    `value` prints."""
+    text = _decimal_text(value.quantize(quantum))
+    if len(texts) >= 4096:
+        texts.clear()
+    texts[str(value)] = text
+    return text
+
+
+_QUANTIZED_TEXTS: dict[Decimal, dict[str, str]] = {}  # by quantum (a few, made once each)
 
 
 _AS_IS = (str, int, float, bool, type(None))
@@ -191,7 +207,7 @@ def _reader(columns: list[tuple[str, str, tuple[Any, Decimal | None]]]) -> Any:
     would do with more work per value: this runs for every value of every audited record)."""
     namespace: dict[str, Any] = {
         "_ABSENT": _UNKNOWN, "_NotAsStored": _NotAsStored, "_decimal_text": _decimal_text, "_json": _json_native,
-        "_plain": plain, "Decimal": Decimal, "date": dt.date, "datetime": dt.datetime,
+        "_plain": plain, "Decimal": Decimal, "date": dt.date, "datetime": dt.datetime, "_quantized": _quantized_text,
     }
     body = ["def read(stored):"]
     for index, (_name, column, (python_type, quantum)) in enumerate(columns):
@@ -200,7 +216,11 @@ def _reader(columns: list[tuple[str, str, tuple[Any, Decimal | None]]]) -> Any:
         body.append(f"    if {v} is not None:")
         if quantum is not None:
             namespace[f"q{index}"] = quantum
-            body += [f"        if type({v}) is not Decimal: raise _NotAsStored", f"        {v} = _decimal_text({v}.quantize(q{index}))"]
+            namespace[f"t{index}"] = _QUANTIZED_TEXTS.setdefault(quantum, {})
+            body += [
+                f"        if type({v}) is not Decimal: raise _NotAsStored",
+                f"        {v} = t{index}.get(str({v})) or _quantized({v}, q{index}, t{index})",
+            ]
         elif python_type in (str, int, bool):
             body.append(f"        if type({v}) is not {python_type.__name__}: raise _NotAsStored")
         elif python_type is dt.date:

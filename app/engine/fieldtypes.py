@@ -50,20 +50,28 @@ def parse_decimal(value: Any) -> Decimal:
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        text = _SPACES.sub("", value.strip())
-        if "," in text:
-            if "." in text:  # "1.234,50": the dot groups thousands
-                text = text.replace(".", "")
-            text = text.replace(",", ".")
-        try:
-            result = Decimal(text)
+        try:  # the usual "12.5" as it is (Decimal ignores the spaces around it)
+            result = Decimal(value)
         except InvalidOperation:
-            raise FieldError(_msg(f"« {value} » n'est pas un nombre", f"'{value}' is not a number")) from None
+            result = _french_decimal(value)
     else:
         raise FieldError(_msg("nombre attendu", "a number is expected"))
     if not result.is_finite():
         raise FieldError(_msg("nombre attendu", "a number is expected"))
     return result
+
+
+def _french_decimal(value: str) -> Decimal:
+    """A number as a French user writes it: "1 234,50", "1.234,50", "1'234.5"."""
+    text = _SPACES.sub("", value.strip())
+    if "," in text:
+        if "." in text:  # "1.234,50": the dot groups thousands
+            text = text.replace(".", "")
+        text = text.replace(",", ".")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise FieldError(_msg(f"« {value} » n'est pas un nombre", f"'{value}' is not a number")) from None
 
 
 # Integer columns are 32-bit on PostgreSQL (ids and links too).
@@ -362,32 +370,17 @@ def parse_value(field: FieldSpec, value: Any, spec: AppSpec) -> Any:
 def _check_bounds(field: FieldSpec, value: Any) -> None:
     if field.min is None and field.max is None:
         return
-    low, high = field.min, field.max
     if isinstance(value, (dt.date, dt.datetime)):
-        low = _bound("date", low) if low is not None else None
-        high = _bound("date", high) if high is not None else None
+        low, high = field.date_bounds
         value = value.date() if isinstance(value, dt.datetime) else value
     elif isinstance(value, (int, Decimal)):
-        low = _bound("number", low) if low is not None else None
-        high = _bound("number", high) if high is not None else None
+        low, high = field.number_bounds
     else:
         return
     if low is not None and value < low:
         raise FieldError(_msg(f"doit être au moins {field.min}", f"must be at least {field.min}"))
     if high is not None and value > high:
         raise FieldError(_msg(f"doit être au plus {field.max}", f"must be at most {field.max}"))
-
-
-def _bound(kind: str, raw: Any) -> Any:
-    """A field's `min` or `max` as YAML wrote it, as a date or a Decimal (converted once)."""
-    key = (kind, type(raw), raw)
-    known = _BOUNDS.get(key)
-    if known is None:
-        known = _BOUNDS[key] = dt.date.fromisoformat(str(raw)) if kind == "date" else Decimal(str(raw))
-    return known
-
-
-_BOUNDS: dict[tuple[str, type, Any], Any] = {}
 
 
 def to_json(field: FieldSpec, value: Any) -> Any:

@@ -6,7 +6,9 @@ everything downstream (engine, web, documents) reads only these objects, never Y
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -140,6 +142,16 @@ class FieldSpec:
     def column_name(self) -> str:
         """Database column: links are stored as `<name>_id`."""
         return f"{self.name}_id" if self.type == "link" else self.name
+
+    @cached_property
+    def number_bounds(self) -> tuple[Decimal | None, Decimal | None]:
+        """`min` and `max` as numbers (None where not given)."""
+        return tuple(None if b is None else Decimal(str(b)) for b in (self.min, self.max))  # type: ignore[return-value]
+
+    @cached_property
+    def date_bounds(self) -> tuple[dt.date | None, dt.date | None]:
+        """`min` and `max` as dates (ISO text in the YAML; None where not given)."""
+        return tuple(None if b is None else dt.date.fromisoformat(str(b)) for b in (self.min, self.max))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.engine.fieldtypes import FieldError, parse_decimal, parse_value, to_json
+from app.engine.fieldtypes import FieldError, _french_decimal, parse_decimal, parse_value, to_json
 from app.spec.model import AppSpec, FieldSpec, Label, Picklist, PicklistValue
 
 SPEC = AppSpec(
@@ -33,6 +35,10 @@ def f(type_: str, **kw: Any) -> FieldSpec:
         ("1.234,56", Decimal("1234.56")),
         ("1234.56", Decimal("1234.56")),
         ("-0,01", Decimal("-0.01")),
+        ("1'234,5", Decimal("1234.5")),
+        (" 12.5 ", Decimal("12.5")),
+        ("\u00a012\u202f", Decimal("12")),
+        ("1_000", Decimal("1000")),
         (12, Decimal(12)),
     ],
 )
@@ -91,6 +97,27 @@ def test_parse_refuses_with_french_message(type_: str, raw: Any, message: str) -
     with pytest.raises(FieldError) as err:
         parse_value(field, raw, SPEC)
     assert message in err.value.message
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-inf", "sNaN", "1,2,3", "", "douze"])
+def test_not_numbers(text: str) -> None:
+    with pytest.raises(FieldError):
+        parse_decimal(text)
+
+
+@given(st.text(alphabet="0123456789 .,'-+eE_\u00a0\u202f", max_size=12))
+def test_a_number_python_reads_is_read_alike_the_french_way(text: str) -> None:
+    """parse_decimal first tries the text as Python's decimal syntax: whatever that reads,
+    the French reading (spaces, comma, grouping) of the same text gives the same number."""
+    try:
+        fast = parse_decimal(text)
+    except FieldError:
+        return
+    try:
+        slow = _french_decimal(text)
+    except FieldError:
+        assert False, f"{text!r}: read as {fast} but refused the French way"
+    assert slow == fast and str(slow) == str(fast), text
 
 
 def test_bounds() -> None:
