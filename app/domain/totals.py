@@ -131,6 +131,14 @@ class Line:
     progress_to: Decimal = HUNDRED
 
     def __post_init__(self) -> None:
+        q, p, r, d, a, b = self.quantity, self.unit_price, self.vat_rate, self.discount_percent, self.progress_from, self.progress_to
+        if (
+            type(q) is type(p) is type(r) is type(d) is type(a) is type(b) is Decimal
+            and q.is_finite() and p.is_finite() and r.is_finite() and d.is_finite() and a.is_finite() and b.is_finite()
+            and r >= ZERO and ZERO <= d <= HUNDRED and ZERO <= a <= b <= HUNDRED
+            and type(self.other_taxes) is tuple and self.kind in LINE_KINDS
+        ):
+            return  # the usual line, as the checks below would leave it (each of a batch's lines)
         if self.kind not in LINE_KINDS:
             raise ValueError(f"type de ligne inconnu : {self.kind!r} (item, comment)")
         object.__setattr__(self, "quantity", D(self.quantity))

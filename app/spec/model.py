@@ -232,6 +232,11 @@ class EntitySpec:
         return tuple(f for f in self.fields.values() if f.default is not None)
 
     @cached_property
+    def columns(self) -> Mapping[str, str]:
+        """Each field's column (passwords too), by field name."""
+        return {f.name: f.column_name for f in self.fields.values()}
+
+    @cached_property
     def matched_links(self) -> tuple[FieldSpec, ...]:
         """Link fields whose linked record must agree with this one (`match`)."""
         return tuple(f for f in self.fields.values() if f.is_link and f.match)

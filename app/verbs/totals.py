@@ -49,35 +49,55 @@ def _decimal(spec: EntitySpec, obj: Any, name: str, default: Decimal) -> Decimal
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
+_UNLOADED = object()
+ONE = Decimal(1)
+
+
+def _value(row: Any, stored: Mapping[str, Any], columns: Mapping[str, str], name: str, default: Any = None) -> Any:
+    """`_get` with the row's dictionary and its entity's columns at hand (one call a value:
+    this runs for every value of every line of every document computed)."""
+    column = columns.get(name)
+    if column is None:
+        return default
+    value = stored.get(column, _UNLOADED)
+    if value is _UNLOADED:  # not loaded: the attribute loads it
+        value = getattr(row, column)
+    return default if value is None else value
+
+
+def _number(value: Any) -> Decimal:
+    return value if type(value) is Decimal else Decimal(value)
+
+
 def line_of(spec: EntitySpec, row: Any) -> Line:
-    vat_rate = _decimal(spec, row, "vat_rate", ZERO)
+    columns, stored = spec.columns, row.__dict__
+    vat_rate = _number(_value(row, stored, columns, "vat_rate", ZERO))
     taxes: tuple[OtherTax, ...] = ()
-    percent = _get(spec, row, "other_tax_percent")
-    unit_amount = _get(spec, row, "other_tax_unit_amount")
+    percent = _value(row, stored, columns, "other_tax_percent")
+    unit_amount = _value(row, stored, columns, "other_tax_unit_amount")
     if percent or unit_amount:
         taxes = (
             OtherTax(
-                vat_rate=_decimal(spec, row, "other_tax_vat_rate", vat_rate),
+                vat_rate=_number(_value(row, stored, columns, "other_tax_vat_rate", vat_rate)),
                 percent=Decimal(percent) if percent else None,
                 unit_amount=Decimal(unit_amount) if unit_amount else None,  # both: refused
-                label=str(_get(spec, row, "other_tax_label", "")),
+                label=str(_value(row, stored, columns, "other_tax_label", "")),
             ),
         )
-    progress: dict[str, Decimal] = {}
-    if "progress_percent" in spec.fields:
-        progress = {
-            "progress_from": _decimal(spec, row, "previous_progress_percent", ZERO),
-            "progress_to": _decimal(spec, row, "progress_percent", HUNDRED),
-        }
+    progress_from, progress_to = ZERO, HUNDRED
+    if "progress_percent" in columns:
+        progress_from = _number(_value(row, stored, columns, "previous_progress_percent", ZERO))
+        progress_to = _number(_value(row, stored, columns, "progress_percent", HUNDRED))
     return Line(
-        quantity=_decimal(spec, row, "quantity", ZERO) * _decimal(spec, row, "unit_factor", Decimal(1)),
-        unit_price=_decimal(spec, row, "unit_price", ZERO),
-        vat_rate=vat_rate,
-        discount_percent=_decimal(spec, row, "discount_percent", ZERO),
-        npr=bool(_get(spec, row, "npr", False)),
-        kind="comment" if _get(spec, row, "kind") == "comment" else "item",
-        other_taxes=taxes,
-        **progress,
+        _number(_value(row, stored, columns, "quantity", ZERO)) * _number(_value(row, stored, columns, "unit_factor", ONE)),
+        _number(_value(row, stored, columns, "unit_price", ZERO)),
+        vat_rate,
+        _number(_value(row, stored, columns, "discount_percent", ZERO)),
+        bool(_value(row, stored, columns, "npr", False)),
+        "comment" if _value(row, stored, columns, "kind") == "comment" else "item",
+        taxes,
+        progress_from,
+        progress_to,
     )
 
 
