@@ -326,3 +326,34 @@ def test_records_of_a_rolled_back_batch_are_forgotten_by_the_session(runtime: An
         table = runtime.models.tables["invoice"]
         stored = s.session.execute(select(table.c.id, table.c.title).order_by(table.c.id)).all()
         assert [tuple(r) for r in stored] == [(m.id, "Deuxième essai") for m in again]
+
+
+def test_no_garbage_collection_while_a_batch_runs(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector is paused while a batch runs (its passes would walk the batch's records
+    again and again), collects once at its end, and is back on — after a refusal too; a
+    program that paused it itself finds it paused still."""
+    import gc
+
+    who = parties(runtime)
+    seen: list[bool] = []
+    collected: list[int] = []
+    create, transition = Store.create_many, audit.write_pending
+    monkeypatch.setattr(Store, "create_many", lambda self, *a, **k: seen.append(gc.isenabled()) or create(self, *a, **k))
+    monkeypatch.setattr(audit, "write_pending", lambda *a, **k: seen.append(gc.isenabled()) or transition(*a, **k))
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    assert gc.isenabled()
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 2)
+        assert gc.isenabled() and collected == [0]
+        run_transition_many(s, "invoice", [m.id for m in made], "validate")
+    assert seen == [False, False] and gc.isenabled() and collected == [0, 0]
+    with store_of(runtime) as s, pytest.raises(StoreError):
+        create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}, {**who, "lines": [{"quantity": "x"}]}])
+    assert gc.isenabled() and seen[-1] is False and collected == [0, 0, 0]
+    gc.disable()
+    try:
+        with store_of(runtime) as s:
+            create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}])
+        assert not gc.isenabled() and collected == [0, 0, 0]
+    finally:
+        gc.enable()
