@@ -103,18 +103,24 @@ def canonical(value: Any) -> str:
     """Sorted keys, no spaces, decimals as text (`plain`), UTF-8 as is; json.dumps calls
     `plain` only for what it cannot write itself."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain_default)
+        return _ENCODER.encode(value)
     except TypeError:  # keys of several types (sorted only once turned into text)
-        return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(plain(value))
+
+
+# what json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# default=_plain_default) makes to write each value, made once
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain_default)
 
 
 def canonical_with(mapping: Mapping[str, Any], key: str, text: str) -> str:
     """`canonical({**mapping, key: value})` where `text` is `canonical(value)`, without writing
     the value again (the keys are text: sorted as json.dumps sorts them)."""
+    encode = _ENCODER.encode
     parts = []
     for name in sorted({*mapping, key}):
         value = text if name == key else canonical(mapping[name])
-        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{value}")
+        parts.append(f"{encode(name)}:{value}")
     return "{" + ",".join(parts) + "}"
 
 
@@ -123,8 +129,13 @@ def sha256(text: str) -> str:
 
 
 def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
-    body = {k: entry[k] for k in ("id", "at", "entity", "record_id", "event", "payload", "snapshot_hash")}
-    return sha256(prev_hash + canonical(body))
+    """SHA-256 of the previous hash and the entry's canonical form (its payload, a canonical
+    text itself, written in it as a JSON string)."""
+    body = {k: entry[k] for k in ("id", "at", "entity", "record_id", "event", "snapshot_hash")}
+    payload = entry["payload"]
+    if type(payload) is not str:
+        return sha256(prev_hash + canonical({**body, "payload": payload}))
+    return sha256(prev_hash + canonical_with(body, "payload", _ENCODER.encode(payload)))
 
 
 # --- snapshots -----------------------------------------------------------------------------------

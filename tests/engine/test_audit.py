@@ -165,3 +165,12 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _nes
 @given(st.dictionaries(st.text(), _JSON, max_size=5), st.text(), _JSON)
 def test_a_payload_written_around_a_snapshot_text_is_its_canonical_form(payload: dict[str, Any], key: str, value: Any) -> None:
     assert canonical_with(payload, key, canonical(value)) == canonical({**payload, key: value})
+
+
+@given(st.text(), st.text(), st.integers(min_value=1), st.integers(min_value=1), st.text(max_size=64))
+def test_an_entry_hash_is_that_of_its_canonical_form(payload: str, event: str, number: int, record_id: int, prev: str) -> None:
+    """The payload (a canonical text) is written into the entry's canonical form as a JSON
+    string without encoding the whole entry again: the same hash as the plain definition."""
+    entry = {"id": number, "at": "2026-12-01T10:00:00", "entity": "invoice", "record_id": record_id, "event": event, "payload": payload, "snapshot_hash": "ab" * 32}
+    plain = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry_hash(prev, entry) == sha256(prev + plain)
