@@ -623,12 +623,21 @@ class Store:
             return False
         return same_value(field, getattr(current, field.column_name), value)
 
+    def linked(self, model: type, record_id: Any) -> Record | None:
+        """`session.get(model, record_id)`, first among the records a link of this transaction
+        found already (a batch links its records to a few, which its verbs read again)."""
+        kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
+        found = kept.get((model, record_id)) if kept is not None else None
+        if found is not None and not inspect(found).was_deleted:
+            return found
+        return self.session.get(model, record_id)
+
     def _check_link(self, field: FieldSpec, target_id: int) -> None:
         target = self.rt.models.cls(field.to or "")
         kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
         found = kept.get((target, target_id)) if kept is not None else None
         if found is not None and not inspect(found).was_deleted:
-            return  # found already in this transaction (a batch links its records to a few)
+            return  # found already in this transaction
         found = self.session.get(target, target_id)
         if found is not None:
             # The identity map holds records weakly: keep the linked record for the transaction,

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from app.engine.fieldtypes import FieldError, parse_value
 from app.engine.store import StoreError
-from app.engine.verbs import VerbContext, assign
+from app.engine.verbs import VerbContext, assign, column_value
 from app.engine.workflow import machine_of
 
 
@@ -33,18 +33,18 @@ def fill_from(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     if target_id is None:
         return
     linked_spec = store.spec.entities[link.to or ""]
-    linked = store.session.get(store.rt.models.cls(linked_spec.name), target_id)
+    linked = store.linked(store.rt.models.cls(linked_spec.name), target_id)
     if linked is None:
         return
     machine = machine_of(obj)
     locked = machine is not None and machine.locked(getattr(obj, machine.status_column))
     for ours_name, theirs_name in (args.get("fields") or {}).items():
         ours, theirs = entity.fields[ours_name], linked_spec.fields[theirs_name]
-        if not _empty(getattr(obj, ours.column_name)):
+        if not _empty(column_value(obj, ours.column_name)):
             continue
         if locked and machine is not None and ours.column_name not in machine.mutable_columns:
             continue
-        value = getattr(linked, theirs.column_name)
+        value = column_value(linked, theirs.column_name)
         if _empty(value):
             continue
         try:

@@ -78,7 +78,7 @@ def check_credit_limit(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     # The stored outstanding, kept right by `refresh` after every transition that moves it. Not
     # recomputed here: writing the account before this transition's audit entry would take the
     # two locks in the opposite order of a payment's (audit counter, then account) — a deadlock.
-    account = store.session.get(store.rt.models.cls(spec.name), account_id)
+    account = store.linked(store.rt.models.cls(spec.name), account_id)
     limit = getattr(account, spec.fields[args["limit"]].column_name) if account is not None else None
     if limit is None:
         return

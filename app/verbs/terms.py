@@ -66,7 +66,7 @@ def terms_of(ctx: VerbContext, link_name: str) -> tuple[EntitySpec, list[TermRow
     if target_id is None:
         return None
     terms_spec = store.spec.entities[link.to or ""]
-    terms = store.session.get(store.rt.models.cls(terms_spec.name), target_id)
+    terms = store.linked(store.rt.models.cls(terms_spec.name), target_id)
     if terms is None or not terms_spec.children:
         return None
     child = terms_spec.children[0]

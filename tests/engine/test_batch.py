@@ -357,3 +357,24 @@ def test_no_garbage_collection_while_a_batch_runs(runtime: Any, monkeypatch: pyt
         assert not gc.isenabled() and collected == [0, 0, 0]
     finally:
         gc.enable()
+
+
+def test_the_records_links_found_are_read_again_from_the_transaction(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a link checked in this transaction found (the client of a batch's invoices) is
+    given again to the verbs reading it (fill_from, the credit limit, the terms) without the
+    session's lookup; another goes through the session."""
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        account_cls = runtime.models.cls("account")
+        looked: list[Any] = []
+        get = s.session.get
+        monkeypatch.setattr(s.session, "get", lambda model, pk, **k: looked.append((model, pk)) or get(model, pk, **k))
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 3)
+        assert made[2].billing_name == "Dupont SARL"
+        assert looked.count((account_cls, who["account"])) == 1  # the link's check, once
+        found = s.linked(account_cls, who["account"])
+        assert found is not None and found.id == who["account"] and looked.count((account_cls, who["account"])) == 1
+        other = s.create("account", {"name": "Martin", "type": "client"}).id
+        assert s.linked(account_cls, other).id == other and (account_cls, other) in looked
+        assert s.linked(account_cls, 10**6) is None and (account_cls, 10**6) in looked
+        s.session.rollback()
