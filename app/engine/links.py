@@ -156,11 +156,11 @@ def _same_named(
 
 def _line_values(ctx: VerbContext, line: EntitySpec, row: Any, source_text: str) -> Any:
     """An expression of `line_fields` / `lines_when` evaluated on one source line."""
-    from app.engine.verbs import record_values
+    from app.engine.verbs import evaluate_on
     from app.spec.expressions import compile_expression
 
     compiled = compile_expression(str(source_text))
-    return compiled.evaluate(record_values(ctx.store, line, row, compiled.names))
+    return evaluate_on(ctx.store, line, row, compiled)
 
 
 def _line_forced(ctx: VerbContext, args: Mapping[str, Any], line: EntitySpec, theirs: EntitySpec, row: Any) -> dict[str, Any]:

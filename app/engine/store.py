@@ -345,7 +345,9 @@ class Store:
                     continue
                 table = self.rt.models.tables[spec.name]
                 keys = [c.key for c in table.columns]
+                all_keys = frozenset(keys)
                 given: set[str] = {c.key for c in table.columns if c.default is not None or c.server_default is not None}
+                undecided = [k for k in keys if k not in given]  # NULL in every row so far
                 for obj in objs:
                     values = obj.__dict__  # pending, never loaded: its dictionary is what gets inserted
                     for key in ("created_at", "updated_at"):
@@ -353,11 +355,12 @@ class Store:
                             values[key] = stamp
                     if values.get("version") is None:
                         values["version"] = 1
-                    for key in keys:
-                        if key not in values:
-                            values[key] = None  # NULL in the row, and known to be so
-                        elif key not in given and values[key] is not None:
-                            given.add(key)
+                    for key in all_keys - values.keys():
+                        values[key] = None  # NULL in the row, and known to be so
+                    valued = [k for k in undecided if values[k] is not None]
+                    if valued:
+                        given.update(valued)
+                        undecided = [k for k in undecided if k not in given]
                 # the columns NULL in every row (and without a default) are left out of the
                 # INSERT: NULL all the same, without binding each of them in each row
                 columns = [k for k in keys if k in given]

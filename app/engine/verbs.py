@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from app.domain.numbering import default_reset, format_number, reset_key
 from app.engine.fieldtypes import FieldError, parse_value
-from app.spec.expressions import compile_expression
+from app.spec.expressions import UNKNOWN, CompiledExpression, compile_expression
 from app.spec.expressions import today as clock_today
 from app.spec.model import SYSTEM_COLUMNS, EntitySpec, FieldSpec, Label
 
@@ -171,8 +171,54 @@ def column_value(obj: Any, column: str) -> Any:
 
 
 def evaluate(ctx: VerbContext, source: str) -> Any:
-    compiled = compile_expression(str(source))
-    return compiled.evaluate(ctx.values(compiled.names))
+    return evaluate_on(ctx.store, ctx.entity, ctx.record, compile_expression(str(source)))
+
+
+def evaluate_on(store: Store, entity: EntitySpec, obj: Record, compiled: CompiledExpression) -> Any:
+    """`compiled.evaluate(record_values(store, entity, obj, compiled.names))`; when the value
+    is known for the record's values of what it reads (`known`: one `when` runs on every record
+    of a batch, mostly on the same few values), those values are read without building the
+    expression's context."""
+    columns = _known_columns(store, entity, compiled)
+    if columns is not None:
+        stored = obj.__dict__
+        values = []
+        for column in columns:
+            value = None
+            if column is not None:
+                value = stored.get(column, _UNLOADED)
+                if value is _UNLOADED:
+                    value = getattr(obj, column)
+            values.append(value)
+        found = compiled.known(values)
+        if found is not UNKNOWN:
+            return found
+    return compiled.evaluate(record_values(store, entity, obj, compiled.names))
+
+
+def _known_columns(store: Store, entity: EntitySpec, compiled: CompiledExpression) -> tuple[str | None, ...] | None:
+    """The column giving each name of `compiled.ordered_names` as `record_values` gives it
+    (None: a name it does not give, e.g. a function's); None when a name is one that `known`
+    never takes (the user, a collection). Worked out once per runtime."""
+    key = ("known_columns", entity.name, compiled.names)
+    found = store.rt.memo.get(key, _UNLOADED)
+    if found is not _UNLOADED:
+        return found  # type: ignore[no-any-return]
+    columns: list[str | None] | None = []
+    collections = {c.name for c in entity.children}
+    for name in compiled.ordered_names:
+        field = entity.fields.get(name)
+        if field is not None:
+            columns.append(None if field.type == "password" else field.column_name)  # type: ignore[union-attr]
+        elif name in SYSTEM_COLUMNS:
+            columns.append(name)  # type: ignore[union-attr]
+        elif name == "user" or name in collections:
+            columns = None
+            break
+        else:
+            columns.append(None)  # type: ignore[union-attr]
+    found = store.rt.memo[key] = None if columns is None else tuple(columns)
+    return found  # type: ignore[no-any-return]
 
 
 def _field(ctx: VerbContext, name: str, entity: EntitySpec | None = None) -> FieldSpec:

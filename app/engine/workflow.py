@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from sqlalchemy import bindparam, insert, inspect, select, update
 
 from app.engine.store import Batch, Store, StoreError, inserted_here
-from app.engine.verbs import VerbContext, implementation, implemented, load_plugins
+from app.engine.verbs import VerbContext, evaluate_on, implementation, implemented, load_plugins
 from app.spec.errors import SpecError, SpecInvalid
 from app.spec.expressions import CompiledExpression, compile_expression
 from app.spec.model import AppSpec, EntitySpec, Label, Location
@@ -165,9 +165,7 @@ def condition_holds(store: Store, machine: Machine, transition: TransitionSpec, 
     compiled = machine.conditions.get(transition.name)
     if compiled is None:
         return True
-    from app.engine.verbs import record_values
-
-    return bool(compiled.evaluate(record_values(store, machine.entity, obj, compiled.names)))
+    return bool(evaluate_on(store, machine.entity, obj, compiled))
 
 
 def may_run(store: Store, machine: Machine, transition: TransitionSpec, obj: Record) -> bool:
@@ -317,7 +315,7 @@ def _effects(
     ctx = VerbContext(store=store, entity=entity, record=obj, transition=transition, workflow=machine.spec, params=params)
     for i, effect in enumerate(transition.effects):
         when = machine.whens.get((transition.name, i))
-        if when is not None and not when.evaluate(ctx.values(when.names)):
+        if when is not None and not evaluate_on(store, entity, obj, when):
             continue
         implementation(effect.verb)(ctx, effect.args)
     target = transition.target or state

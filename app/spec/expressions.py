@@ -13,7 +13,7 @@ The clock is overridable for tests and for `comptoir jobs run --today`:
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -187,6 +187,7 @@ def literal_value(source: str) -> tuple[bool, Any]:
 
 
 _VARIABLE = object()  # an expression that reads something: evaluated each time
+UNKNOWN = object()  # CompiledExpression.known: not known without evaluating
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,23 @@ class CompiledExpression:
             memo[key] = result
         return result
 
+    @property
+    def ordered_names(self) -> tuple[str, ...]:
+        """The names it reads, in the order `known` takes their values."""
+        return self._ordered_names
+
+    def known(self, values: Sequence[Any]) -> Any:
+        """Its value when each name of `ordered_names` has the value at the same place of
+        `values`, if it is known without evaluating it (a literal, or met lately); else
+        UNKNOWN. What `evaluate` finds before evaluating, without a context to build."""
+        if self._constant is not _VARIABLE:
+            return self._constant
+        memo = self._memo
+        if memo is None:
+            return UNKNOWN
+        key = _key_of(values)
+        return UNKNOWN if key is None else memo.get(key, UNKNOWN)
+
     def _evaluate(self, context: Mapping[str, Any] | None) -> Any:
         template = getattr(self._template, "_template", None)
         if template is None:  # not the Jinja this was written for: its public call
@@ -245,11 +263,15 @@ _CLOCK = frozenset({"today", "now"})  # functions whose value changes by itself
 
 
 def _memo_key(names: tuple[str, ...], context: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """What the expression reads, as a key: each value with its type, a decimal as written
-    (1 and 1.0, equal, do not print alike); None when a value is not a plain scalar."""
+    """What the expression reads, as a key (see `_key_of`)."""
+    return _key_of([context.get(name) for name in names])
+
+
+def _key_of(values: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Values read as a key: each value with its type, a decimal as written (1 and 1.0, equal,
+    do not print alike); None when a value is not a plain scalar."""
     key: list[Any] = []
-    for name in names:
-        value = context.get(name)
+    for value in values:
         kind = type(value)
         if kind is Decimal:
             key.append((kind, str(value)))

@@ -37,7 +37,7 @@ from sqlalchemy import or_, select
 from app.domain.money import ZERO
 from app.engine.models import Record
 from app.engine.store import StoreError
-from app.engine.verbs import VerbContext, assign, record_values
+from app.engine.verbs import VerbContext, assign, evaluate_on
 from app.engine.workflow import machine_of, record_name
 from app.spec.expressions import compile_expression
 from app.spec.model import EntitySpec, Label
@@ -52,7 +52,7 @@ def expression_holds(ctx: VerbContext, source: str | None, obj: Record) -> bool:
     if not source:
         return True
     compiled = compile_expression(str(source))
-    return bool(compiled.evaluate(record_values(ctx.store, ctx.entity, obj, compiled.names)))
+    return bool(evaluate_on(ctx.store, ctx.entity, obj, compiled))
 
 
 def _candidates(ctx: VerbContext, args: Mapping[str, Any], row_spec: EntitySpec, via: str) -> list[Record]:

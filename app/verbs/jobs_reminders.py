@@ -23,7 +23,7 @@ from sqlalchemy import select
 from app.documents.mail import MailError, new_message, send
 from app.engine.jobs import JOB_PRINCIPAL, JobFailed
 from app.engine.store import Store
-from app.engine.verbs import record_values
+from app.engine.verbs import evaluate_on
 from app.spec.builtin import USER_ENTITY
 from app.spec.expressions import compile_expression
 from app.spec.model import EntitySpec, Label
@@ -70,7 +70,7 @@ def next_step_reminders(rt: Runtime, today: dt.date, args: Mapping[str, Any]) ->
         store = Store(rt, session, JOB_PRINCIPAL)
         query = select(cls).where(date_col.is_not(None), date_col <= limit, user_col.is_not(None)).order_by(date_col, table.c.id)
         for obj in session.scalars(query):
-            if where is not None and not where.evaluate(record_values(store, entity, obj, where.names)):
+            if where is not None and not evaluate_on(store, entity, obj, where):
                 continue
             day = getattr(obj, date_field.column_name)
             day = day.date() if isinstance(day, dt.datetime) else day

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from app.domain.money import ZERO, round_amount
 from app.engine.models import Record
 from app.engine.store import Store, StoreError
-from app.engine.verbs import VerbContext, assign, record_values
+from app.engine.verbs import VerbContext, assign, evaluate_on
 from app.engine.workflow import lock_record, machine_of, record_name, run_transition
 from app.spec.expressions import compile_expression
 from app.spec.model import EntitySpec, Label
@@ -53,7 +53,7 @@ def holds(store: Store, entity: EntitySpec, obj: Any, source: str | None) -> boo
     if not source:
         return False
     compiled = compile_expression(source)
-    return bool(compiled.evaluate(record_values(store, entity, obj, compiled.names)))
+    return bool(evaluate_on(store, entity, obj, compiled))
 
 
 def starts_from(obj: Any, transition: str) -> bool:

@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from app.engine.fieldtypes import FieldError, parse_value
 from app.engine.store import StoreError
-from app.engine.verbs import VerbContext, assign, evaluate, record_values
+from app.engine.verbs import VerbContext, assign, evaluate, evaluate_on
 from app.engine.workflow import condition_holds, lock_record, record_name, run_consequence, workflow_of
 from app.spec.expressions import compile_expression
 from app.spec.model import EntitySpec
@@ -82,7 +82,7 @@ def _all_linked_hold(ctx: VerbContext, column: str, target_id: int, source: str)
     store.flush(entity)
     cls = store.rt.models.cls(entity.name)
     for row in store.session.execute(select(cls).where(getattr(cls, column) == target_id)).scalars():
-        if not compiled.evaluate(record_values(store, entity, row, compiled.names)):
+        if not evaluate_on(store, entity, row, compiled):
             return False
     return True
 
@@ -100,7 +100,7 @@ def _propagate(ctx: VerbContext, args: Mapping[str, Any]) -> None:
     linked = lock_record(store, linked_spec, target_id, internal=True)
     if args.get("only_if"):
         compiled = compile_expression(args["only_if"])
-        if not compiled.evaluate(record_values(store, linked_spec, linked, compiled.names)):
+        if not evaluate_on(store, linked_spec, linked, compiled):
             return
     if args.get("transition") and not _run_linked(ctx, linked_spec, linked, args):
         return

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from app.engine.fieldtypes import FieldError, parse_value
 from app.engine.models import Record
 from app.engine.store import StoreError
-from app.engine.verbs import VerbContext, assign, record_values
+from app.engine.verbs import VerbContext, assign, evaluate_on
 from app.engine.workflow import condition_holds, machine_of, record_name, run_consequence
 from app.spec.expressions import compile_expression
 from app.spec.model import ChildSpec, EntitySpec, FieldSpec, Label
@@ -46,7 +46,7 @@ def _m(fr: str, en: str) -> str:
 
 def _on(ctx: VerbContext, entity: EntitySpec, obj: Record, source: str) -> Any:
     compiled = compile_expression(str(source))
-    return compiled.evaluate(record_values(ctx.store, entity, obj, compiled.names))
+    return evaluate_on(ctx.store, entity, obj, compiled)
 
 
 def _number(value: Any) -> Decimal:

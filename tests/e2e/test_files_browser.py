@@ -72,7 +72,8 @@ def test_photo_uploaded_on_a_quote_shows_in_the_documents_panel(page: Any) -> No
     expect(row).to_contain_text(ADMIN_LOGIN)
     thumb = row.locator("img.comptoir-document-thumb")
     expect(thumb).to_be_visible()
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 64  # the photo itself, served and drawn
+    # the photo itself, served and drawn (decode() waits for it to load: a busy machine may not have yet)
+    assert thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") == 64
     href = row.locator("a.comptoir-document-name").get_attribute("href")
     assert href is not None
     served = page.request.get(href)

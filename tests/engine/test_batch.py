@@ -378,3 +378,41 @@ def test_the_records_links_found_are_read_again_from_the_transaction(runtime: An
         assert s.linked(account_cls, other).id == other and (account_cls, other) in looked
         assert s.linked(account_cls, 10**6) is None and (account_cls, 10**6) in looked
         s.session.rollback()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "kind == 'standard'",
+        "kind in ['standard', 'progress'] and total_gross > 0",
+        "due_date or date + days(30)",
+        "created_by == 'system' and version >= 1",
+        "user.login == 'system'",
+        "lines | length",
+        "total_net * 2",
+        "nothing_of_that_name is none",
+        "'constant'",
+    ],
+)
+def test_an_expression_on_a_record_is_what_it_is_on_its_values(runtime: Any, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """evaluate_on gives what evaluating on record_values gives, the first time and when the
+    value is known for the record's values (then without building them)."""
+    from app.engine import verbs
+    from app.spec.expressions import compile_expression
+
+    who = parties(runtime)
+    with store_of(runtime) as s:
+        made = create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 2)
+        entity = s.entity("invoice")
+        compiled = compile_expression(source)
+        expected = [compiled.evaluate(verbs.record_values(s, entity, m, compiled.names)) for m in made]
+        built: list[int] = []
+        record_values = verbs.record_values
+        monkeypatch.setattr(verbs, "record_values", lambda *a, **k: built.append(1) or record_values(*a, **k))
+        s.session.expire(made[1], ["total_net"])  # not loaded: read through the attribute
+        assert [verbs.evaluate_on(s, entity, m, compiled) for m in made] == expected
+        again = len(built)
+        assert [verbs.evaluate_on(s, entity, m, compiled) for m in made] == expected
+        memoizable = not ({"user", "lines", "today"} & compiled.names)
+        assert (len(built) == again) == memoizable, built
+        s.session.rollback()
