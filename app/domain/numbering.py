@@ -7,6 +7,7 @@ one with only {yy} or {yyyy} per year, one without date parts never restarts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -34,19 +35,33 @@ def period_key(pattern: str, day: dt.date) -> str:
 
 
 def format_number(pattern: str, day: dt.date, counter: int) -> str:
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(1)
+    out = []
+    for literal, token in _pieces(pattern):
+        out.append(literal)
         if token == "yyyy":
-            return f"{day.year:04d}"
-        if token == "yy":
-            return f"{day.year % 100:02d}"
-        if token == "mm":
-            return f"{day.month:02d}"
-        if token == "dd":
-            return f"{day.day:02d}"
-        return str(counter).zfill(len(token))
+            out.append(f"{day.year:04d}")
+        elif token == "yy":
+            out.append(f"{day.year % 100:02d}")
+        elif token == "mm":
+            out.append(f"{day.month:02d}")
+        elif token == "dd":
+            out.append(f"{day.day:02d}")
+        elif token is not None:
+            out.append(str(counter).zfill(len(token)))
+    return "".join(out)
 
-    return PLACEHOLDER.sub(replace, pattern)
+
+@functools.lru_cache(maxsize=256)
+def _pieces(pattern: str) -> tuple[tuple[str, str | None], ...]:
+    """The pattern as (text before, placeholder) pairs, the last placeholder None: a pattern
+    is split once, its numbers are written many times."""
+    pieces: list[tuple[str, str | None]] = []
+    start = 0
+    for match in PLACEHOLDER.finditer(pattern):
+        pieces.append((pattern[start : match.start()], match.group(1)))
+        start = match.end()
+    pieces.append((pattern[start:], None))
+    return tuple(pieces)
 
 
 # --- `reset:` of assign_number: when the counter restarts, whatever date parts the pattern shows
@@ -58,6 +73,7 @@ def has_year(pattern: str) -> bool:
     return bool({"yy", "yyyy"} & set(placeholders(pattern)))
 
 
+@functools.lru_cache(maxsize=256)
 def default_reset(pattern: str) -> str:
     """`yearly` when the pattern shows the year, else `never` (a {mm} alone does not restart)."""
     return "yearly" if has_year(pattern) else "never"

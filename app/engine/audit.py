@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, insert, inspect, select
+from sqlalchemy.orm.attributes import instance_state
 
 from app.engine.coltypes import ExactDecimal
 from app.engine.models import Models
@@ -286,7 +287,7 @@ def _plan(store: Store, machine: Machine) -> _Plan:
 def _written(obj: Any, reader: Any) -> dict[str, Any]:
     """`plain` of the values of a persistent object with nothing pending nor expired, as the
     database gives them back."""
-    state = inspect(obj)
+    state = instance_state(obj)
     if state.key is None or state.modified or state.expired_attributes:
         raise _NotAsStored
     return reader(obj.__dict__)

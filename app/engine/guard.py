@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
-from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, instance_state
 
 from app.engine.models import Models, Record
 from app.engine.store import StoreError
@@ -153,7 +153,7 @@ def _locked_child(lock: ParentLock, parent: Any, state: Any) -> LockedRecord:
 
 def changed_columns(obj: Record) -> set[str]:
     """Columns whose value this flush would change (a relationship counts as its column)."""
-    state = inspect(obj)
+    state = instance_state(obj)
     columns: set[str] = set()
     mapper = state.mapper
     # Only the attributes set since the load can have changed (a flush looks at no other).

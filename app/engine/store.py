@@ -12,10 +12,11 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, cast, event, func, insert, inspect, or_, select
+from sqlalchemy import String, and_, cast, event, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.attributes import instance_state
 
 from app.domain.numbering import format_number, period_key
 from app.engine.expressions import evaluate_default
@@ -335,7 +336,7 @@ class Store:
         groups: list[tuple[EntitySpec, list[Record]]] = [(entity, [obj for obj, _c, _i in made])]
         groups += [(self.spec.entities[c.entity], [r for _o, rows in written for r in rows.get(c.name, [])]) for c in entity.children]
         pending = self.session._new
-        if locked_start or any(inspect(o) not in pending for _spec, objs in groups for o in objs):
+        if locked_start or any(instance_state(o) not in pending for _spec, objs in groups for o in objs):
             self._flush(entity)
             return
         stamp = utcnow()
@@ -368,7 +369,7 @@ class Store:
                     self.session.execute(insert(table), [{k: o.__dict__[k] for k in columns} for o in objs])
                 # inserted: persistent now, with what was inserted as their loaded state — the
                 # unit of work's own last step after its INSERTs (a rollback forgets them again)
-                self.session._register_persistent({inspect(o) for o in objs})
+                self.session._register_persistent({instance_state(o) for o in objs})
                 inserted_here(self.session, spec.name).update((o.id, o) for o in objs)
         except IntegrityError as exc:
             self.session.rollback()
@@ -631,7 +632,7 @@ class Store:
         found already (a batch links its records to a few, which its verbs read again)."""
         kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
         found = kept.get((model, record_id)) if kept is not None else None
-        if found is not None and not inspect(found).was_deleted:
+        if found is not None and not instance_state(found).was_deleted:
             return found
         return self.session.get(model, record_id)
 
@@ -639,7 +640,7 @@ class Store:
         target = self.rt.models.cls(field.to or "")
         kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
         found = kept.get((target, target_id)) if kept is not None else None
-        if found is not None and not inspect(found).was_deleted:
+        if found is not None and not instance_state(found).was_deleted:
             return  # found already in this transaction
         found = self.session.get(target, target_id)
         if found is not None:
@@ -665,22 +666,23 @@ class Store:
         defaulted = self.rt.memo.get(memo_key)
         if defaulted is None:  # the fields with a compiled default, once per runtime
             defaulted = self.rt.memo[memo_key] = [
-                (f, (entity.name, f.name), self.rt.defaults[(entity.name, f.name)])
+                (f.name, f, (entity.name, f.name), self.rt.defaults[(entity.name, f.name)])
                 for f in entity.defaulted_fields
                 if self.rt.defaults.get((entity.name, f.name)) is not None
             ]
-        for field, key, compiled in defaulted:
-            if field.name in values:
+        constants = self.rt.constant_defaults
+        for name, field, key, compiled in defaulted:
+            if name in values:
                 continue
-            constant = self.rt.constant_defaults.get(key, _NONE)
+            constant = constants.get(key, _NONE)
             if constant is not _NONE:  # a literal, parsed once
-                values[field.name] = constant
+                values[name] = constant
                 continue
             raw = evaluate_default(compiled, {**values, "user": self.principal})
             try:
-                values[field.name] = parse_value(field, raw, self.spec)
-                if compiled.names == frozenset() and isinstance(values[field.name], _IMMUTABLE):
-                    self.rt.constant_defaults[key] = values[field.name]
+                values[name] = parse_value(field, raw, self.spec)
+                if compiled.names == frozenset() and isinstance(values[name], _IMMUTABLE):
+                    constants[key] = values[name]
             except FieldError as exc:
                 raise StoreError(
                     422, "invalid", f"{field.label.fr} (valeur par défaut) : {exc.message}", field=field.name
@@ -1098,7 +1100,7 @@ def _add_new(session: Session, objs: list[Record]) -> None:
     looks for related objects through every attribute of every record (a large share of
     creating one), and these have none — their links are written as ids, never as objects."""
     for obj in objs:
-        state = inspect(obj)
+        state = instance_state(obj)
         if state.key is not None or state.session_id is not None:
             session.add(obj)  # not a new, unattached record: the ordinary way
             continue

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.attributes import instance_state
 
 from app.engine.store import Batch, Store, StoreError, inserted_here
 from app.engine.verbs import VerbContext, evaluate_on, implementation, implemented, load_plugins
@@ -380,7 +381,7 @@ def lock_records(store: Store, entity: EntitySpec, record_ids: list[int]) -> lis
     for record_id in record_ids:
         obj = inserted.get(record_id)
         if obj is not None:
-            state = inspect(obj)
+            state = instance_state(obj)
             if state.session_id == session.hash_key and not state.deleted and not state.expired_attributes and not state.modified:
                 found[record_id] = obj
     wanted = sorted(set(record_ids) - found.keys())
@@ -418,7 +419,7 @@ def write_records(store: Store, entity: EntitySpec, objs: list[Record]) -> None:
         changed = changes.get(id(obj))
         if not changed:
             continue  # not changed (or not seen changed by the guard: the flush writes it)
-        state = inspect(obj)
+        state = instance_state(obj)
         relations = state.mapper.relationships
         if not any(key in relations for key in state.committed_state):
             columns = tuple(sorted(changed - {"version", "updated_at"}))
@@ -446,7 +447,7 @@ def write_records(store: Store, entity: EntitySpec, objs: list[Record]) -> None:
             set_committed_value(obj, "updated_at", stamp)
         # written: what they hold is now their stored state, and the next flush skips them
         # (the ORM's own step after a flush; the public set_committed_value leaves them dirty)
-        states = [inspect(o) for o in members]
+        states = [instance_state(o) for o in members]
         type(states[0])._commit_all_states([(st, st.dict) for st in states], session.identity_map)
 
 
