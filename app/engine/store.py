@@ -638,11 +638,7 @@ class Store:
 
     def _check_link(self, field: FieldSpec, target_id: int) -> None:
         target = self.rt.models.cls(field.to or "")
-        kept: dict[tuple[type, int], Record] | None = self.session.info.get(_KEPT)
-        found = kept.get((target, target_id)) if kept is not None else None
-        if found is not None and not instance_state(found).was_deleted:
-            return  # found already in this transaction
-        found = self.session.get(target, target_id)
+        found = self.linked(target, target_id)
         if found is not None:
             # The identity map holds records weakly: keep the linked record for the transaction,
             # so that the computes and verbs reading it (fill_from, the client's outstanding…)

@@ -201,24 +201,23 @@ def _known_columns(store: Store, entity: EntitySpec, compiled: CompiledExpressio
     (None: a name it does not give, e.g. a function's); None when a name is one that `known`
     never takes (the user, a collection). Worked out once per runtime."""
     key = ("known_columns", entity.name, compiled.names)
-    found = store.rt.memo.get(key, _UNLOADED)
-    if found is not _UNLOADED:
-        return found  # type: ignore[no-any-return]
-    columns: list[str | None] | None = []
-    collections = {c.name for c in entity.children}
-    for name in compiled.ordered_names:
-        field = entity.fields.get(name)
-        if field is not None:
-            columns.append(None if field.type == "password" else field.column_name)  # type: ignore[union-attr]
-        elif name in SYSTEM_COLUMNS:
-            columns.append(name)  # type: ignore[union-attr]
-        elif name == "user" or name in collections:
-            columns = None
-            break
+    if key not in store.rt.memo:
+        collections = {c.name for c in entity.children}
+        columns: list[str | None] = []
+        for name in compiled.ordered_names:
+            field = entity.fields.get(name)
+            if field is not None:
+                columns.append(None if field.type == "password" else field.column_name)
+            elif name in SYSTEM_COLUMNS:
+                columns.append(name)
+            elif name == "user" or name in collections:
+                store.rt.memo[key] = None
+                break
+            else:
+                columns.append(None)
         else:
-            columns.append(None)  # type: ignore[union-attr]
-    found = store.rt.memo[key] = None if columns is None else tuple(columns)
-    return found  # type: ignore[no-any-return]
+            store.rt.memo[key] = tuple(columns)
+    return store.rt.memo[key]  # type: ignore[no-any-return]
 
 
 def _field(ctx: VerbContext, name: str, entity: EntitySpec | None = None) -> FieldSpec:

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from app.domain.money import HUNDRED, ZERO
 from app.domain.totals import Charge, DocumentTotals, GlobalDiscount, Line, OtherTax, compute_totals, fixed_share_lines
 from app.engine.store import StoreError
-from app.engine.verbs import VerbContext, assign, column_value
+from app.engine.verbs import VerbContext, assign
 from app.spec.model import EntitySpec
 
 TOTALS: tuple[str, ...] = ("total_net", "total_vat", "total_gross", "amount_due")
@@ -37,11 +37,7 @@ SHIPPING = "Frais de port"
 
 
 def _get(spec: EntitySpec, obj: Any, name: str, default: Any = None) -> Any:
-    field = spec.fields.get(name)
-    if field is None:
-        return default
-    value = column_value(obj, field.column_name)
-    return default if value is None else value
+    return _value(obj, obj.__dict__, spec.columns, name, default)
 
 
 def _decimal(spec: EntitySpec, obj: Any, name: str, default: Decimal) -> Decimal:
