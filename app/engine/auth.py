@@ -5,6 +5,7 @@ The user entity is the engine's built-in one (app/spec/builtin.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -24,8 +25,13 @@ from app.engine.runtime import Runtime
 from app.spec.builtin import USER_ENTITY, USER_RIGHT_ENTITY
 
 _HASHER = PasswordHasher()
-# A hash to verify against when the login is unknown, so that timing does not tell.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the login is unknown, so that timing does not tell;
+    made on first use (hashing takes a noticeable part of a second, at every start)."""
+    return _HASHER.hash("not-a-real-password")
 
 
 @dataclass
@@ -76,7 +82,7 @@ def check_password(rt: Runtime, session: Session, login: str, password: str) -> 
     user = find_user(rt, session, login.strip())
     stored = getattr(user, "password", None) if user is not None else None
     try:
-        _HASHER.verify(stored or _DUMMY_HASH, password)
+        _HASHER.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or stored is None or not getattr(user, "active", False):

@@ -21,6 +21,11 @@ from app.spec.model import Location
 # A path from the document root: mapping keys (str) and list indexes (int).
 YamlPath = tuple[str | int, ...]
 
+# libyaml's composer (when PyYAML was built with it) gives the same nodes and marks several
+# times faster; its error messages differ, so a file it refuses is read again by the Python
+# composer, whose messages users see.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -154,10 +159,19 @@ def _syntax_error(file: str, exc: yaml.YAMLError) -> SpecError:
     return SpecError(Location(file, 1, 1), f"YAML syntax error: {exc}")
 
 
+def _compose(text: str) -> Node | None:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass  # the Python composer below raises the error users read
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDoc | None, list[SpecError]]:
     """Parse one YAML document; None (with errors) when the syntax is wrong."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.YAMLError as exc:
         return None, [_syntax_error(file, exc)]
     if node is None:  # an empty file, or only comments

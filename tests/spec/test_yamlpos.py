@@ -54,3 +54,29 @@ def test_non_scalar_keys_are_refused_and_skipped() -> None:
     doc, errors = parse_yaml("a:\n  ? [x, y]\n  : 1\n  b: 2\n", "f.yaml")
     assert doc is not None and doc.data == {"a": {"b": 2}}
     assert [str(e) for e in errors] == ["f.yaml:2:5: a key must be a plain name, not a list or mapping"]
+
+
+def test_libyaml_and_the_python_composer_read_the_shipped_files_alike(monkeypatch) -> None:
+    """The fast composer is only a speed-up: same values, same positions, same messages."""
+    from pathlib import Path
+
+    import app.spec.yamlpos as yamlpos
+
+    assert yamlpos._FAST_LOADER is not None  # PyYAML's wheels carry libyaml
+    root = Path(__file__).resolve().parents[2]
+    files = sorted([*root.glob("schema/*.yaml"), *root.glob("*.yaml")])
+    texts = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in files}
+    texts["accents.yaml"] = "libellé:\n  état: {fr: Échu, en: Due}  # é, ü\n  «clé»: [à, ç]\n"
+    texts["broken.yaml"] = "a:\n  b: {x: 1\n  c: 2\n"
+    fast = {name: parse_yaml(text, name) for name, text in texts.items()}
+    monkeypatch.setattr(yamlpos, "_FAST_LOADER", None)
+    for name, text in texts.items():
+        slow_doc, slow_errors = parse_yaml(text, name)
+        fast_doc, fast_errors = fast[name]
+        assert [str(e) for e in fast_errors] == [str(e) for e in slow_errors], name
+        if slow_doc is None:
+            assert fast_doc is None
+            continue
+        assert fast_doc is not None
+        assert (fast_doc.data, fast_doc.values, fast_doc.keys) == (slow_doc.data, slow_doc.values, slow_doc.keys), name
+    assert fast["broken.yaml"][0] is None and fast["broken.yaml"][1]
