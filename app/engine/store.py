@@ -492,6 +492,13 @@ class Store:
         batch = Batch.of(self.session)
         consequence = batch.once.pop(("recompute", entity_name, int(record_id)), None) if batch is not None else None
         if consequence is not None:
+            from app.engine.audit import AUDIT_COUNTER
+
+            # Every transaction takes the audit counter's lock before it writes what its
+            # transitions recompute (a single transition appends its entry first); a batch
+            # appends at its end, so here it takes the lock first — in the other order, a
+            # payment of the same client at that moment and this batch would deadlock.
+            self.next_counter(AUDIT_COUNTER, 0)
             consequence()
 
     def flush(self, entity: EntitySpec) -> None:

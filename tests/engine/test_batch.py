@@ -416,3 +416,72 @@ def test_an_expression_on_a_record_is_what_it_is_on_its_values(runtime: Any, mon
         memoizable = not ({"user", "lines", "today"} & compiled.names)
         assert (len(built) == again) == memoizable, built
         s.session.rollback()
+
+
+def test_a_batch_over_a_credit_limit_and_a_payment_of_the_client_at_once_both_succeed(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locks are taken in one order by every transaction: the audit counter, then the client.
+    A batch validating invoices of a client with a credit limit writes the client's outstanding
+    while it runs (the invoices before count); it takes the audit counter first, as a payment
+    does, so that a payment of the same client at that moment waits instead of deadlocking."""
+    who = parties(runtime, credit_limit="100000")
+    with store_of(runtime) as s:
+        paid = s.create("invoice", {**who, "date": DAY.isoformat(), "lines": LINES}).id
+        run_transition(s, "invoice", paid, "validate")
+        drafts = [m.id for m in create_many(s, "invoice", [{**who, "date": DAY.isoformat(), "lines": LINES}] * 3)]
+        payment = s.create("payment", {"account": who["account"], "date": DAY.isoformat(), "amount": "100", "invoice": paid}).id
+    batch_holds_its_locks, payment_waits = threading.Event(), threading.Event()
+    write_pending = audit.write_pending
+
+    def paused(store: Store, entries: list[Any]) -> int:
+        batch_holds_its_locks.set()  # the client's row is written by now
+        payment_waits.wait(30)
+        return write_pending(store, entries)
+
+    monkeypatch.setattr(audit, "write_pending", paused)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str, work: Any) -> None:
+        try:
+            with fixed_clock(DAY), runtime.session() as session:
+                work(Store(runtime, session, SYSTEM))
+                session.commit()
+            outcomes[name] = "ok"
+        except BaseException as exc:  # reported below
+            outcomes[name] = repr(exc)
+
+    batch = threading.Thread(target=run, args=("batch", lambda s: run_transition_many(s, "invoice", drafts, "validate")))
+    pay = threading.Thread(target=run, args=("payment", lambda s: run_transition(s, "payment", payment, "validate")))
+    batch.start()
+    assert batch_holds_its_locks.wait(30)
+    pay.start()
+    _wait_until_blocked(runtime, pay)
+    payment_waits.set()
+    batch.join(60)
+    pay.join(60)
+    assert outcomes == {"batch": "ok", "payment": "ok"}
+    with store_of(runtime) as s:
+        assert [s.get("invoice", i).status for i in drafts] == ["validated"] * 3
+        assert s.get("invoice", paid).status == "partially_paid"
+        assert s.get("account", who["account"]).outstanding == Decimal("372.84") * 4 - 100
+    assert audit.verify(runtime).problems == []
+
+
+def _wait_until_blocked(rt: Any, thread: threading.Thread) -> None:
+    """Until the thread's transaction waits for a lock (PostgreSQL says so; SQLite's driver
+    waits on the database's write lock without telling: some time is left to it)."""
+    import time
+
+    if rt.engine.dialect.name != "postgresql":
+        time.sleep(0.5)
+        return
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    deadline = time.monotonic() + 30
+    with rt.engine.connect() as conn:
+        while time.monotonic() < deadline and thread.is_alive():
+            if conn.exec_driver_sql(query).scalar():
+                return
+            conn.rollback()
+            time.sleep(0.02)
+    raise AssertionError("the payment never waited for a lock")
