@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, insert, inspect, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, inspect, select
 from sqlalchemy.orm.attributes import instance_state
 
+from app.engine.bulk import insert_rows
 from app.engine.coltypes import ExactDecimal
 from app.engine.models import Models
 from app.engine.workflow import Machine, machine_of
@@ -404,7 +405,7 @@ def _write(store: Store, entries: list[PendingEntry]) -> int:
         digest = entry_hash(prev_hash, entry)
         rows.append({**entry, "at": dt.datetime.fromisoformat(at), "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    session.execute(insert(table), rows)
+    insert_rows(session, table, list(rows[0]), rows)
     return last
 
 

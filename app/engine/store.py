@@ -12,13 +12,14 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import String, and_, cast, event, func, insert, or_, select
+from sqlalchemy import String, and_, cast, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.attributes import instance_state
 
 from app.domain.numbering import format_number, period_key
+from app.engine.bulk import insert_rows
 from app.engine.expressions import evaluate_default
 from app.engine.fieldtypes import FIELD_TYPES, FieldError, parse_value, to_json
 from app.engine.models import Record, utcnow
@@ -366,7 +367,7 @@ class Store:
                 # INSERT: NULL all the same, without binding each of them in each row
                 columns = [k for k in keys if k in given]
                 with self.session.no_autoflush:  # the rows still pending wait for their records
-                    self.session.execute(insert(table), [{k: o.__dict__[k] for k in columns} for o in objs])
+                    insert_rows(self.session, table, columns, [o.__dict__ for o in objs])
                 # inserted: persistent now, with what was inserted as their loaded state — the
                 # unit of work's own last step after its INSERTs (a rollback forgets them again)
                 self.session._register_persistent({instance_state(o) for o in objs})

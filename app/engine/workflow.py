@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import instance_state
 
+from app.engine.bulk import insert_rows
 from app.engine.store import Batch, Store, StoreError, inserted_here
 from app.engine.verbs import VerbContext, evaluate_on, implementation, implemented, load_plugins
 from app.spec.errors import SpecError, SpecInvalid
@@ -503,7 +504,7 @@ def _run_many(store: Store, entity_name: str, record_ids: list[Any], name: str, 
         store.flush(entity)
         store.write_counters(batch)
         if batch.logs:
-            session.execute(insert(store.rt.models.log), batch.logs)
+            insert_rows(session, store.rt.models.log, list(batch.logs[0]), batch.logs)
         audit.write_pending(store, batch.audits)
         store.write_counters(batch)  # the audit counter
         once = list(batch.once.values())
