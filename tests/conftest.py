@@ -133,6 +133,38 @@ def _start_from_template(database_url: str, root: Path, spec: Any, run: str | No
     admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_event_loop_for_test_clients() -> Iterator[None]:
+    """Starlette's TestClient, used outside a `with` block, starts a thread and an event loop
+    for each request and stops them after it: about 3 of the 10 ms of a small API request
+    here. One loop, in one thread for the whole run, serves every such request instead, as a
+    server's loop serves all of its requests; a client in a `with` block (lifespan, the
+    scheduler) keeps its own."""
+    import contextlib
+
+    import anyio.from_thread
+    from starlette.testclient import TestClient
+
+    original = TestClient._portal_factory  # fails loudly if Starlette renames it
+
+    with anyio.from_thread.start_blocking_portal(backend="asyncio") as shared:
+
+        @contextlib.contextmanager
+        def portal_factory(self: TestClient) -> Iterator[Any]:
+            backend = self.async_backend
+            if self.portal is not None or backend.get("backend") != "asyncio" or backend.get("backend_options"):
+                with original(self) as portal:
+                    yield portal
+            else:
+                yield shared
+
+        TestClient._portal_factory = portal_factory  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            TestClient._portal_factory = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _files_and_outbox_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Stored files (uploads, issued PDFs) and mails written as .eml go to the test's own

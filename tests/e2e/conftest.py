@@ -30,7 +30,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the live server's SQLite database, seeded: a test may add records to it
+    directly when what it exercises in the browser is not how they are made."""
     from app.web.app import load_runtime
 
     work = tmp_path_factory.mktemp("e2e")
@@ -38,6 +40,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rt = load_runtime(PROJECT_ROOT, database_url)
     seed(rt)
     rt.engine.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str) -> Iterator[str]:
+    database_url = live_database
+    work = Path(database_url.removeprefix("sqlite:///")).parent
     env = {
         "COMPTOIR_DATABASE_URL": database_url,
         "COMPTOIR_CONFIG_DIR": str(PROJECT_ROOT),
