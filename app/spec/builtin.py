@@ -84,6 +84,7 @@ def user_entities() -> dict[str, EntitySpec]:
             filters=("kind", "active"),
             search=("login", "full_name", "email"),
             sort="login",
+            columns_given=True,
         ),
         form=FormSpec(
             kind="sections",
@@ -116,7 +117,7 @@ def user_entities() -> dict[str, EntitySpec]:
         plural=Label("Droits individuels", "Individual rights"),
         fields={f.name: f for f in right_fields},
         title="action",
-        list=ListSpec(columns=("user", "entity", "action", "effect")),
+        list=ListSpec(columns=("user", "entity", "action", "effect"), columns_given=True),
         embedded=True,
         file=BUILTIN_FILE,
     )

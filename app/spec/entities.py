@@ -359,6 +359,7 @@ def _list(c: _Checker, data: dict[str, Any], fields: Mapping[str, FieldSpec], ti
     page_size = opt_int(data.get("page_size"))
     return ListSpec(
         columns=refs["columns"] or (title,),
+        columns_given=bool(refs["columns"]),
         filters=refs["filters"],
         search=refs["search"],
         sort=sort,

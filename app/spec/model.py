@@ -163,6 +163,7 @@ class ListSpec:
     page_size: int = 25
     colours: tuple[ColourRule, ...] = ()  # row colours, first matching rule wins (list_rules.py)
     saved_filters: tuple[SavedFilterSpec, ...] = ()  # shipped filters (list_rules.py)
+    columns_given: bool = False  # `columns` written in the YAML (else the title alone)
 
 
 @dataclass(frozen=True)

@@ -463,6 +463,35 @@ def test_children_are_created_updated_and_removed_inline(runtime: Any) -> None:
     assert "Adresses" in details and "Dépôt nord" in details and "Livraison" in details
 
 
+def _child_headers(page: str, child: str) -> list[str]:
+    """The column headings of a collection's table on a record page."""
+    start = page.index(f'data-child="{child}"')
+    table = page[start : page.index("</table>", start)]
+    return [html.unescape(h) for h in re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table)]
+
+
+def test_the_record_page_shows_the_configured_columns_of_its_lines(runtime: Any) -> None:
+    """The lines of an invoice page: the columns `list.columns` of invoice_line.yaml names, in
+    that order (a line's net amount visible without scrolling); the form still edits them all."""
+    client = logged_in(runtime)
+    company = create(runtime, "company", {"legal_name": "Comptoir SAS"})
+    account = create(runtime, "account", {"name": "Dupont SARL", "type": "client"})
+    invoice = create(
+        runtime,
+        "invoice",
+        {"company": company, "account": account, "lines": [{"description": "Pose", "quantity": "2", "unit_price": "45.5", "vat_rate": "20", "cost_price": "30"}]},
+    )
+    columns = runtime.spec.entities["invoice_line"].list.columns
+    expected = [runtime.spec.entities["invoice_line"].fields[name].label.fr for name in columns]
+    details = client.get(f"/admin/invoice/details/{invoice}").text
+    assert _child_headers(details, "lines") == expected
+    assert "Coefficient d'unité" not in _child_headers(details, "lines") and "Prix de revient HT" not in _child_headers(details, "lines")
+    row = details[details.index('data-child="lines"') :]
+    assert "91,00\u00a0€" in html.unescape(row[: row.index("</table>")])  # the line's total, shown
+    edit = client.get(f"/admin/invoice/edit/{invoice}").text
+    assert 'name="lines-0-unit_factor"' in edit and 'name="lines-0-cost_price"' in edit
+
+
 def test_child_rows_with_links_and_french_decimals(runtime: Any) -> None:
     client = logged_in(runtime)
     screw = create(runtime, "product", {"name": "Vis inox", "vat_rate": "20"})

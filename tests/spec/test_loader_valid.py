@@ -64,7 +64,8 @@ def test_fields_in_declaration_order_with_options(spec: AppSpec) -> None:
 def test_list_form_children_numbering(spec: AppSpec) -> None:
     account = spec.entity("account")
     assert account.list == ListSpec(
-        columns=("code", "name", "type"), filters=("type",), search=("name", "code"), sort="-created_at", page_size=50
+        columns=("code", "name", "type"), filters=("type",), search=("name", "code"), sort="-created_at", page_size=50,
+        columns_given=True,
     )
     assert account.form == FormSpec(
         kind="tabs",

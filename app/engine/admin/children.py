@@ -75,13 +75,25 @@ def child_columns(spec: AppSpec, child: ChildSpec) -> list[FieldSpec]:
     return [f for f in entity.fields.values() if f.name != child.via and f.type != "password"]
 
 
-def empty_tables(spec: AppSpec, entity: EntitySpec) -> list[ChildTable]:
-    return [ChildTable(c, spec.entities[c.entity], child_columns(spec, c), spec.picklists) for c in entity.children]
+def display_columns(spec: AppSpec, child: ChildSpec) -> list[FieldSpec]:
+    """The columns of a collection on the parent's page: the child entity's `list.columns`
+    where its YAML names them (system columns aside), in their order; every field otherwise.
+    The form keeps every field, to edit them all."""
+    entity = spec.entities[child.entity]
+    if not entity.list.columns_given:
+        return child_columns(spec, child)
+    shown = [entity.fields[name] for name in entity.list.columns if name in entity.fields and name != child.via]
+    return [f for f in shown if f.type != "password"] or child_columns(spec, child)
+
+
+def empty_tables(spec: AppSpec, entity: EntitySpec, *, for_input: bool = True) -> list[ChildTable]:
+    columns = child_columns if for_input else display_columns
+    return [ChildTable(c, spec.entities[c.entity], columns(spec, c), spec.picklists) for c in entity.children]
 
 
 def tables_from_records(rt: Runtime, session: Session, entity: EntitySpec, rows: dict[str, list[Record]], *, for_input: bool) -> list[ChildTable]:
     """Tables filled from stored children (input values for the form, display text otherwise)."""
-    tables = empty_tables(rt.spec, entity)
+    tables = empty_tables(rt.spec, entity, for_input=for_input)
     for table in tables:
         records = rows.get(table.name, [])
         labels = _link_labels(rt, session, table.columns, [{c.name: getattr(r, c.column_name) for c in table.columns} for r in records])
