@@ -490,6 +490,9 @@ def test_the_record_page_shows_the_configured_columns_of_its_lines(runtime: Any)
     assert "91,00\u00a0€" in html.unescape(row[: row.index("</table>")])  # the line's total, shown
     edit = client.get(f"/admin/invoice/edit/{invoice}").text
     assert 'name="lines-0-unit_factor"' in edit and 'name="lines-0-cost_price"' in edit
+    headings = _child_headers(edit, "lines")  # every field, the configured columns first
+    assert [h.removesuffix(" *") for h in headings[: len(expected)]] == expected, headings
+    assert "Coefficient d'unité" in headings[len(expected) :] and "Prix de revient HT" in headings[len(expected) :]
 
 
 def test_child_rows_with_links_and_french_decimals(runtime: Any) -> None:

@@ -71,8 +71,14 @@ class ChildTable:
 
 
 def child_columns(spec: AppSpec, child: ChildSpec) -> list[FieldSpec]:
+    """Every field of the child (the form edits them all): those its `list.columns` names
+    first, in that order, so that the ones a line is read by come before the rest."""
     entity = spec.entities[child.entity]
-    return [f for f in entity.fields.values() if f.name != child.via and f.type != "password"]
+    fields = [f for f in entity.fields.values() if f.name != child.via and f.type != "password"]
+    if not entity.list.columns_given:
+        return fields
+    rank = {name: i for i, name in enumerate(entity.list.columns)}
+    return sorted(fields, key=lambda f: rank.get(f.name, len(rank)))  # stable: the rest keep their order
 
 
 def display_columns(spec: AppSpec, child: ChildSpec) -> list[FieldSpec]:
@@ -80,10 +86,8 @@ def display_columns(spec: AppSpec, child: ChildSpec) -> list[FieldSpec]:
     where its YAML names them (system columns aside), in their order; every field otherwise.
     The form keeps every field, to edit them all."""
     entity = spec.entities[child.entity]
-    if not entity.list.columns_given:
-        return child_columns(spec, child)
-    shown = [entity.fields[name] for name in entity.list.columns if name in entity.fields and name != child.via]
-    return [f for f in shown if f.type != "password"] or child_columns(spec, child)
+    named = set(entity.list.columns) if entity.list.columns_given else set()
+    return [f for f in child_columns(spec, child) if f.name in named] or child_columns(spec, child)
 
 
 def empty_tables(spec: AppSpec, entity: EntitySpec, *, for_input: bool = True) -> list[ChildTable]:
