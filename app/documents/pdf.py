@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from jinja2 import ChainableUndefined, FileSystemLoader
 from jinja2.sandbox import SandboxedEnvironment
 
-from app.documents.pdf_context import PdfSubject, amount, build_context, french_date, is_locked, number
+from app.documents.pdf_context import PdfSubject, amount, build_context, french_date, is_locked, number, price
 from app.engine.store import Store, StoreError
 from app.spec.model import EntitySpec
 from app.spec.pdf_templates import PdfTemplate, template_dirs
@@ -77,7 +77,7 @@ def environment(root: str) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(amount=amount, number=number, fdate=french_date)
+    env.filters.update(amount=amount, price=price, number=number, fdate=french_date)
     return env
 
 

@@ -237,7 +237,22 @@ def amount(value: Any) -> str:
     """1234.5 → "1 234,50" (French grouping with a narrow no-break space)."""
     if value is None or value == "":
         return ""
-    number = Decimal(value).quantize(Decimal("0.01"))
+    return _grouped(Decimal(value).quantize(Decimal("0.01")))
+
+
+def price(value: Any) -> str:
+    """A unit price as it was entered, two decimals at least: 45.5 → "45,50", 0.0125 →
+    "0,0125" (a price of more than two decimals printed at two would not give the line's
+    total: 1,000 × 0.0125 is 12.50, not 1,000 × 0.01)."""
+    if value is None or value == "":
+        return ""
+    number = Decimal(value)
+    exponent = number.normalize().as_tuple().exponent
+    decimals = max(2, -exponent) if isinstance(exponent, int) else 2
+    return _grouped(number.quantize(Decimal(1).scaleb(-decimals)))  # adds zeros, never rounds
+
+
+def _grouped(number: Decimal) -> str:
     sign = "-" if number < 0 else ""
     whole, _, cents = f"{abs(number):f}".partition(".")
     groups = []

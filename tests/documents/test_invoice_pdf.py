@@ -201,6 +201,22 @@ def test_page_break_lines_are_honoured(runtime: Any) -> None:
     assert "Chapitre un" in pages[0] and "Chapitre deux" not in pages[0] and "Chapitre deux" in pages[1]
 
 
+def test_unit_prices_print_as_entered_with_two_decimals_at_least(runtime: Any) -> None:
+    """A price of four decimals is printed whole (rounded to 0,01 it would not give the line's
+    total); the others with their cents."""
+    client = api_client(runtime)
+    lines = [
+        {"description": "Vis inox", "quantity": "1000", "unit_price": "0.0125", "vat_rate": "20"},
+        {"description": "Robinet", "quantity": "2", "unit_price": "45.5", "vat_rate": "20"},
+        {"description": "Chaudière", "quantity": "1", "unit_price": "2400", "vat_rate": "20"},
+    ]
+    invoice = make_document(client, "invoice", parties(client), lines=lines)
+    text = text_of(pdf_of(client, "invoice", invoice["id"]))
+    assert re.search(r"Vis inox.*\b0,0125\b.*12,50", text), text
+    assert re.search(r"Robinet.*\b45,50\b.*91,00", text), text
+    assert re.search(r"Chaudière.*\b2 400,00\b.*2 400,00", text), text
+
+
 def test_final_invoice_deducts_its_deposit_in_text_and_xml(runtime: Any) -> None:
     client = api_client(runtime)
     ids = parties(client)
