@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
+from app.domain.money import round_amount
 from app.domain.payment_terms import Installment, schedule
 from app.engine.store import Store
 from app.engine.verbs import VerbContext
@@ -237,7 +238,7 @@ def amount(value: Any) -> str:
     """1234.5 → "1 234,50" (French grouping with a narrow no-break space)."""
     if value is None or value == "":
         return ""
-    return _grouped(Decimal(value).quantize(Decimal("0.01")))
+    return _grouped(round_amount(Decimal(value)))  # half up, as every amount (app/domain/money.py)
 
 
 def price(value: Any) -> str:
@@ -264,13 +265,16 @@ def _grouped(number: Decimal) -> str:
 
 
 def number(value: Any) -> str:
-    """A quantity or a rate without useless zeros: 2.0000 → "2", 5.50 → "5,5"."""
+    """A quantity or a rate without useless zeros: 2.0000 → "2", 5.50 → "5,5", 1000 → "1 000"."""
     if value is None or value == "":
         return ""
     text = format(Decimal(value).normalize(), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text.replace(".", ",")
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, decimals = text.partition(".")
+    grouped = _grouped(Decimal(whole))[:-3]  # the whole part grouped, without its ",00"
+    return f"{sign}{grouped},{decimals}" if decimals else f"{sign}{grouped}"
 
 
 def french_date(value: Any) -> str:
