@@ -139,6 +139,7 @@ def _start_from_template(database_url: str, root: Path, spec: Any, run: str | No
 if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
     os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "comptoir-test-pycache"))
 
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_event_loop_for_test_clients() -> Iterator[None]:
     """Starlette's TestClient, used outside a `with` block, starts a thread and an event loop

@@ -488,6 +488,7 @@ def test_the_record_page_shows_the_configured_columns_of_its_lines(runtime: Any)
     assert "Coefficient d'unité" not in _child_headers(details, "lines") and "Prix de revient HT" not in _child_headers(details, "lines")
     row = details[details.index('data-child="lines"') :]
     assert "91,00\u00a0€" in html.unescape(row[: row.index("</table>")])  # the line's total, shown
+    assert re.search(r'<td class="comptoir-amount">91,00', html.unescape(row))  # numbers right-aligned
     edit = client.get(f"/admin/invoice/edit/{invoice}").text
     assert 'name="lines-0-unit_factor"' in edit and 'name="lines-0-cost_price"' in edit
     headings = _child_headers(edit, "lines")  # every field, the configured columns first
